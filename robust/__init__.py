@@ -1,0 +1,37 @@
+"""robust — probe how medical AI models break.
+
+The public API is re-exported here; heavy modules load on first use so ``import robust`` is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import GateFailed, InputError, ModelError, RobustError, UsageError
+from .items import Example, Item, Prediction, Variant
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .run.experiment import Run
+
+
+def attack(bench: str = "medqa", attack: str = "bias", model: Any = "minilm", *, data: str | None = None,
+           limit: int | None = None, seed: int = 0, out: str | None = None, store: str | None = None,
+           **options: Any) -> "Run":
+    """Run an attack from Python; ``model`` is a spec string or a Model object. Extra keyword
+    options go to the attack (e.g. ``biases="recency,frequency"``, ``mitigation="education"``)."""
+    from .run.experiment import RunConfig, build_attack, execute
+
+    config = RunConfig(bench=bench, attack=attack, model=model if isinstance(model, str) else getattr(model, "spec", "custom"),
+                       data=data, limit=limit, seed=seed, out=out, store=store, attack_options=options,
+                       command=["robust.attack()"])
+    attack_obj = build_attack(attack, options)
+    model_obj = None if isinstance(model, str) else model
+    return execute(config, attack=attack_obj, model=model_obj)
+
+
+__all__ = [
+    "Example", "GateFailed", "InputError", "Item", "ModelError", "Prediction", "RobustError", "UsageError",
+    "Variant", "__version__", "attack",
+]

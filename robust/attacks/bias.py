@@ -1,0 +1,112 @@
+"""``--attack bias``: BiasMedQA (Schmidgall et al. 2024) — seven cognitive biases, each one
+sentence pointing at a uniformly drawn wrong option, with optional prompt mitigations."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, ClassVar, Mapping, Sequence
+
+from ..errors import UsageError
+from ..items import Example, Item, Variant
+from ..perturbations.text.bias import BIASES, TemplateSet, inject_bias, load_templates
+from ..seeding import rng_for
+from .base import Attack
+
+MITIGATIONS = ("none", "education", "one-shot", "few-shot")
+
+
+class BiasAttack(Attack):
+    name: ClassVar[str] = "bias"
+    summary: ClassVar[str] = "BiasMedQA: 7 cognitive biases pointing at a wrong option; mitigations"
+
+    def __init__(self, biases: Sequence[str] | None = None, mitigation: str = "none", templates: str | None = None) -> None:
+        self.templates: TemplateSet = load_templates(templates)
+        available = list(self.templates.biases)
+        chosen = list(biases) if biases else [b for b in BIASES if b in available] + [b for b in available if b not in BIASES]
+        for bias in chosen:
+            if bias not in available:
+                import difflib
+
+                close = difflib.get_close_matches(bias, available, n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise UsageError(f"unknown bias '{bias}'.{hint} Valid biases: {', '.join(available)}")
+        if mitigation not in MITIGATIONS:
+            raise UsageError(f"unknown mitigation '{mitigation}'; valid: {', '.join(MITIGATIONS)}")
+        self.biases = chosen
+        self.mitigation = mitigation
+        self.templates_path = templates
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group("bias attack")
+        group.add_argument("--biases", help=f"comma-separated subset (default: all 7: {','.join(BIASES)})")
+        group.add_argument("--mitigation", default="none", choices=MITIGATIONS, help="prompt mitigation (BiasMedQA)")
+        group.add_argument("--templates", help="YAML file with your own bias sentences (see bias_templates.yaml)")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "BiasAttack":
+        biases = [b.strip().replace("-", "_") for b in args.biases.split(",") if b.strip()] if args.biases else None
+        return cls(biases=biases, mitigation=args.mitigation, templates=args.templates)
+
+    def options(self) -> Mapping[str, Any]:
+        return {"biases": self.biases, "mitigation": self.mitigation, "templates": self.templates.path,
+                "templates_version": self.templates.version}
+
+    def perturbation_names(self) -> list[str]:
+        return list(self.biases)
+
+    def wrong_option(self, item: Item, bias: str, seed: int) -> str:
+        """Uniform over the non-answer options, from a generator seeded by (seed, item id, bias)."""
+        wrong = sorted(k for k in item.options if k != item.answer)
+        return wrong[int(rng_for(seed, item.id, bias).integers(len(wrong)))]
+
+    def biased_item(self, item: Item, bias: str, seed: int) -> tuple[Item, str]:
+        key = self.wrong_option(item, bias, seed)
+        question = inject_bias(item.question, self.templates.biases[bias], key, item.options[key])
+        return item.replace(question=question), key
+
+    def _examples(self, item: Item, pool: Sequence[Item], bias: str, seed: int) -> tuple[Example, ...]:
+        if self.mitigation not in ("one-shot", "few-shot"):
+            return ()
+        others = [o for o in pool if o.id != item.id]
+        if not others:
+            raise UsageError(f"--mitigation {self.mitigation} needs other items in the bench to draw examples from")
+        rng = rng_for(seed, item.id, bias, 0, "examples")
+        count = 1 if self.mitigation == "one-shot" else min(2, len(others))
+        picks = [others[int(i)] for i in rng.choice(len(others), size=count, replace=False)]
+        examples = []
+        # One-shot: a cautionary example answered wrongly because of the bias.
+        biased, wrong = self.biased_item(picks[0], bias, seed)
+        note = self.templates.one_shot_note.format(correct=f"{picks[0].answer}: {picks[0].answer_text}")
+        examples.append(Example(question=biased.question, options=dict(biased.options), answer=wrong, note=note))
+        if count == 2:
+            # Few-shot adds an example answered correctly despite the bias.
+            biased, _ = self.biased_item(picks[1], bias, seed)
+            examples.append(Example(question=biased.question, options=dict(biased.options), answer=picks[1].answer,
+                                    note=self.templates.few_shot_note))
+        return tuple(examples)
+
+    def _mitigate(self, item: Item, pool: Sequence[Item], bias: str | None, seed: int) -> Item:
+        if self.mitigation == "none":
+            return item
+        instruction = self.templates.instruction
+        if self.mitigation == "education" and bias is not None:
+            instruction = f"{instruction} {self.templates.biases[bias].education}".strip()
+        examples = self._examples(item, pool, bias, seed) if bias is not None else ()
+        return item.replace(instruction=instruction, examples=examples)
+
+    def variants(self, items: Sequence[Item], *, seed: int) -> list[Variant]:
+        out: list[Variant] = []
+        for item in items:
+            out.append(Variant(item=self._mitigate(item, items, None, seed), source_id=item.id, attack=self.name,
+                               perturbation="clean", params={"mitigation": self.mitigation}))
+            for bias in self.biases:
+                biased, key = self.biased_item(item, bias, seed)
+                biased = self._mitigate(biased, items, bias, seed)
+                out.append(Variant(
+                    item=biased, source_id=item.id, attack=self.name, perturbation=bias,
+                    params={"bias": bias, "distractor": key, "template": self.templates.name,
+                            "template_version": self.templates.version, "mitigation": self.mitigation},
+                    description=f"{bias.replace('_', ' ')} bias toward {key}: {item.options[key]}",
+                ))
+        return out

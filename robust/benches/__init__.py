@@ -1,0 +1,45 @@
+"""Benchmarks: a registry of named loaders, each turning the file a benchmark ships into Items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from ..errors import UsageError
+from ..items import Item
+from ..registry import Registry
+from .base import Bench
+
+BENCHES: Registry[type[Bench]] = Registry("bench", "robust.benches")
+BENCHES.add("medqa", "robust.benches.medqa:MedQA", "MedQA US JSON Lines (bundled: 64 original sample vignettes)")
+BENCHES.add("medmcqa", "robust.benches.medmcqa:MedMCQA", "MedMCQA JSON Lines (question, opa..opd, cop); needs --data")
+BENCHES.add("pubmedqa", "robust.benches.pubmedqa:PubMedQA", "PubMedQA ori_pqal.json (yes/no/maybe); needs --data")
+BENCHES.add("mmlu-med", "robust.benches.mmlu:MMLU", "MMLU-style CSV (question, A, B, C, D, answer); needs --data")
+BENCHES.add("jsonl", "robust.benches.generic:Generic", "any multiple-choice JSON Lines/CSV with --map; needs --data")
+BENCHES.add("csv", "robust.benches.generic:Generic", "alias of jsonl for CSV files; needs --data")
+
+
+def get_bench(name: str) -> Bench:
+    return BENCHES.load(name)()
+
+
+def load_bench(
+    name: str, data: str | Path | None = None, *, mapping: Mapping[str, str] | None = None, limit: int | None = None
+) -> tuple[list[Item], Path, bool]:
+    """Load a named bench; returns (items, the file read, whether it is the bundled sample)."""
+    bench = get_bench(name)
+    if data is None:
+        if bench.default_data is None:
+            raise UsageError(f"bench '{name}' has no bundled sample: pass --data PATH")
+        path, bundled = bench.default_data, True
+    else:
+        path, bundled = Path(data), False
+    items = bench.load(path, mapping=mapping)
+    if limit is not None:
+        if limit < 1:
+            raise UsageError("--limit must be at least 1")
+        items = items[:limit]
+    return items, path, bundled
+
+
+__all__ = ["BENCHES", "Bench", "get_bench", "load_bench"]

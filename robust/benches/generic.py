@@ -1,0 +1,117 @@
+"""Any multiple-choice benchmark in JSON Lines or CSV, through a column mapping.
+
+``--map question=stem,answer=label,options=opt_a|opt_b|opt_c,id=qid,context=notes``
+
+- ``options`` names one column holding a dict (key -> text) or a list, or several columns
+  joined by ``|`` (keys become A, B, C ...).
+- ``answer`` may hold an option key, an option's text, or an index (0-based unless
+  ``answer_base=1``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import InputError, UsageError
+from ..items import Item
+from ._io import iter_csv, iter_jsonl
+from .base import content_id, finalize, make_item
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+KNOWN_KEYS = {"id", "question", "answer", "options", "context", "answer_base", "meta"}
+
+
+def parse_mapping(text: str | None) -> dict[str, str]:
+    """``"question=stem,answer=label"`` -> dict; unknown keys are a usage error."""
+    mapping: dict[str, str] = {}
+    if not text:
+        return mapping
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise UsageError(f"--map: expected key=column, got {part!r}")
+        mapping[key] = value
+    return mapping
+
+
+class Generic:
+    name = "jsonl"
+    default_data: Path | None = None
+    format = "generic"
+
+    def load(self, path: Path, *, mapping: Mapping[str, str] | None = None) -> list[Item]:
+        mapping = dict(mapping or {})
+        unknown = set(mapping) - KNOWN_KEYS - {"cop_base"}
+        if unknown:
+            raise UsageError(f"--map: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(KNOWN_KEYS))}")
+        if path.suffix.lower() in (".csv", ".tsv"):
+            rows: Any = ((line, row) for line, row in iter_csv(path, header=True))
+        else:
+            rows = iter_jsonl(path)
+        return finalize(self._records(path, rows, mapping), path)
+
+    def _records(self, path: Path, rows: Any, mapping: dict[str, str]):  # type: ignore[no-untyped-def]
+        q_col = mapping.get("question", "question")
+        a_col = mapping.get("answer", "answer")
+        o_spec = mapping.get("options", "options")
+        id_col = mapping.get("id", "id")
+        c_col = mapping.get("context")
+        base = int(mapping.get("answer_base", "0"))
+        for line, record in rows:
+            if q_col not in record or record[q_col] in (None, ""):
+                raise InputError("missing", path=path, line=line, field=q_col)
+            options = _options(record, o_spec, path, line)
+            if a_col not in record or record[a_col] in (None, ""):
+                raise InputError("missing", path=path, line=line, field=a_col)
+            answer = _answer_key(record[a_col], options, base, path, line, a_col)
+            explicit = id_col in record and record[id_col] not in (None, "")
+            item_id = str(record[id_col]) if explicit else content_id("item", str(record[q_col]), options)
+            context = str(record.get(c_col) or "") if c_col else ""
+            yield line, make_item(
+                path=path, line=line, item_id=item_id, question=str(record[q_col]), options=options,
+                answer=answer, context=context, answer_field=a_col,
+            ), explicit
+
+
+def _options(record: Mapping[str, Any], spec: str, path: Path, line: int) -> dict[str, str]:
+    if "|" in spec:
+        columns = spec.split("|")
+        missing = [c for c in columns if c not in record]
+        if missing:
+            raise InputError("missing", path=path, line=line, field=missing[0])
+        return {LETTERS[i]: str(record[c]) for i, c in enumerate(columns)}
+    if spec not in record:
+        raise InputError("missing", path=path, line=line, field=spec)
+    value = record[spec]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise InputError("expected a dict or list of options (JSON in a CSV cell)", path=path, line=line, field=spec) from None
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return {LETTERS[i]: str(v) for i, v in enumerate(value)}
+    raise InputError(f"expected a dict or list, got {type(value).__name__}", path=path, line=line, field=spec)
+
+
+def _answer_key(value: Any, options: Mapping[str, str], base: int, path: Path, line: int, field: str) -> str:
+    text = str(value).strip()
+    if text in options:
+        return text
+    if text.upper() in options:
+        return text.upper()
+    for key, option in options.items():
+        if option.strip() == text:
+            return key
+    if text.lstrip("-").isdigit():
+        index = int(text) - base
+        keys = list(options)
+        if 0 <= index < len(keys):
+            return keys[index]
+    raise InputError(f"{value!r} is neither an option key, an option text nor an option index", path=path, line=line, field=field)

@@ -1,0 +1,78 @@
+"""The ``robust`` command. One module per verb under ``robust.commands``; heavy libraries are
+imported only inside the verb that needs them, so ``robust --help`` starts fast.
+
+Exit codes: 0 ok, 1 a robustness gate failed, 2 usage or input error (one line, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from .errors import RobustError
+
+#: verb -> module exposing ``HELP``, ``add_parser(subparsers, argv)`` and ``run(args) -> int``
+COMMANDS = {
+    "attack": "robust.commands.attack",
+    "perturb": "robust.commands.perturb",
+    "analyze": "robust.commands.analyze",
+    "report": "robust.commands.report",
+    "gate": "robust.commands.gate",
+    "compare": "robust.commands.compare",
+    "plan": "robust.commands.plan",
+    "list": "robust.commands.list_",
+}
+
+
+def _available(module_name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module_name) is not None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog="robust", description="Probe how medical AI models break: perturb a benchmark, "
+                     "run the model clean and perturbed, report paired, statistically tested deltas.")
+    parser.add_argument("--version", action="version", version=f"robust {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module_name in COMMANDS.items():
+        if not _available(module_name):
+            continue
+        module = importlib.import_module(module_name)
+        module.add_parser(sub, argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(args_list)
+    try:
+        args = parser.parse_args(args_list)
+        if not args.command:
+            parser.print_help()
+            return 2
+        module = importlib.import_module(COMMANDS[args.command])
+        return int(module.run(args))
+    except RobustError as exc:
+        print(f"robust: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("robust: interrupted. Answers received so far are saved in the response store; "
+              "re-run the same command to resume.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

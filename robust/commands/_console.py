@@ -1,0 +1,84 @@
+"""Terminal output shared by the verbs: a progress bar on stderr and the summary table."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+from typing import Any, Iterator
+
+
+class _Bar:
+    def __init__(self, progress: Any, task: Any) -> None:
+        self._progress, self._task = progress, task
+
+    def advance(self, n: int) -> None:
+        self._progress.advance(self._task, n)
+
+    def add_total(self, n: int) -> None:
+        total = self._progress.tasks[0].total or 0
+        self._progress.update(self._task, total=total + n)
+
+
+class _NoBar:
+    def advance(self, n: int) -> None:
+        pass
+
+    def add_total(self, n: int) -> None:
+        pass
+
+
+def progress_factory(quiet: bool) -> Any:
+    @contextlib.contextmanager
+    def factory(label: str) -> Iterator[Any]:
+        if quiet:
+            yield _NoBar()
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=False) as progress:
+            task = progress.add_task(label, total=0)
+            yield _Bar(progress, task)
+    return factory
+
+
+def fmt_pct(value: Any) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}%"
+
+
+def fmt_pts(value: Any) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:+.1f}"
+
+
+def fmt_p(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def print_summary(summary_json: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=sys.stdout, width=max(110, Console().width))
+    clean = summary_json["clean"]
+    correction = "Holm"
+    if summary_json["perturbations"]:
+        correction = str(summary_json["perturbations"][0].get("correction", "holm")).capitalize()
+    table = Table(title=f"{summary_json['attack']} attack · {summary_json['model']} · {summary_json['bench']} "
+                        f"({summary_json['n_items']} items)")
+    for column in ("perturbation", "n", "accuracy", "Δ vs clean (pts)", "95% CI", "flips c→w / w→c",
+                   "McNemar p", f"{correction} p"):
+        table.add_column(column, justify="left" if column == "perturbation" else "right")
+    table.add_row("clean", str(clean["n"]), fmt_pct(clean["accuracy"]), "", "", "", "", "")
+    for row in summary_json["perturbations"]:
+        name = row["perturbation"] + (f"@{row['severity']}" if row.get("severity") else "")
+        significant = row.get("p_adjusted") is not None and row["p_adjusted"] < 0.05
+        table.add_row(name, str(row["n"]), fmt_pct(row["accuracy_perturbed"]), fmt_pts(row["delta"]),
+                      f"{fmt_pts(row['ci_low'])} to {fmt_pts(row['ci_high'])}",
+                      f"{row['flips_to_wrong']} / {row['flips_to_right']}", fmt_p(row["p_value"]),
+                      fmt_p(row["p_adjusted"]), style="bold red" if significant and row["delta"] < 0 else None)
+    console.print(table)

@@ -1,0 +1,79 @@
+"""``robust attack``: perturb a bench, run the model clean and perturbed, print and save the deltas."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+HELP = "run an attack on a bench against a model and report paired robustness deltas"
+
+
+def _attack_name(argv: Sequence[str]) -> str | None:
+    for index, token in enumerate(argv):
+        if token == "--attack" and index + 1 < len(argv):
+            return argv[index + 1]
+        if token.startswith("--attack="):
+            return token.split("=", 1)[1]
+    return None
+
+
+def add_common_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by every verb that runs a model on a bench."""
+    parser.add_argument("--bench", default="medqa", help="named bench (see `robust list benches`; default medqa)")
+    parser.add_argument("--data", help="benchmark file to load (default: the bench's bundled sample)")
+    parser.add_argument("--map", dest="mapping", help="column mapping for generic files: question=stem,answer=label,...")
+    parser.add_argument("--model", default="minilm", help="model spec (see `robust list models`; default minilm)")
+    parser.add_argument("--limit", type=int, help="use only the first N items")
+    parser.add_argument("--seed", type=int, default=0, help="run seed: every random choice derives from it (default 0)")
+    parser.add_argument("--out", help="run folder (default runs/<timestamp>-<bench>-<attack>)")
+    parser.add_argument("--store", help="response store file (default $ROBUST_STORE or ~/.cache/robust/responses.sqlite)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or table; print only the run folder")
+    from ..models.options import add_model_arguments
+
+    add_model_arguments(parser)
+
+
+def add_parser(sub: Any, argv: Sequence[str]) -> None:
+    parser = sub.add_parser("attack", help=HELP, description=HELP + ". Attack-specific flags appear with "
+                            "`robust attack --attack NAME --help`.")
+    parser.add_argument("--attack", default="bias", help="attack to run (see `robust list attacks`; default bias)")
+    add_common_run_arguments(parser)
+    if argv and argv[0] == "attack":
+        name = _attack_name(argv) or "bias"
+        from ..attacks import ATTACKS
+        from ..errors import RobustError
+
+        try:
+            ATTACKS.load(name).add_arguments(parser)
+        except RobustError:
+            pass  # reported properly in run(), after parsing
+
+
+def config_from_args(args: argparse.Namespace, attack: str) -> Any:
+    from ..benches.generic import parse_mapping
+    from ..models.options import model_options
+    from ..run.experiment import RunConfig
+
+    return RunConfig(bench=args.bench, attack=attack, model=args.model, data=args.data,
+                     mapping=parse_mapping(args.mapping), limit=args.limit, seed=args.seed, out=args.out,
+                     store=args.store, model_options=model_options(args), command=["robust", *sys.argv[1:]])
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..attacks import ATTACKS
+    from ..run.experiment import execute
+    from ._console import print_summary, progress_factory
+
+    attack = ATTACKS.load(args.attack).from_args(args)
+    config = config_from_args(args, attack.name)
+    notify = None if args.quiet else (lambda message: print(message, file=sys.stderr))
+    result = execute(config, attack=attack, progress=progress_factory(args.quiet), notify=notify)
+    if not args.quiet:
+        print_summary(result.summary_json)
+        counters = result.counters
+        print(f"{counters.model_calls} model calls, {counters.cache_hits} answers from the store; "
+              f"run folder: {result.out_dir}")
+    else:
+        print(result.out_dir)
+    return 0

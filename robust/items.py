@@ -1,0 +1,139 @@
+"""The data model: benchmark items, their perturbed variants and a model's predictions.
+
+All three are frozen dataclasses so a variant can never be changed after it was made, and
+every perturbed variant carries its source item's id (paired by construction).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+Json = Any
+
+
+@dataclass(frozen=True)
+class Example:
+    """A worked example shown to the model before the question (one-/few-shot prompting)."""
+
+    question: str
+    options: Mapping[str, str]
+    answer: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One benchmark question.
+
+    ``options`` maps option keys (``"A"``...) to option text; ``answer`` is a key of it.
+    ``instruction`` and ``examples`` are extra prompt parts (mitigations add them); models
+    that take prompts render them, embedding models ignore them.
+    """
+
+    id: str
+    question: str
+    options: Mapping[str, str]
+    answer: str
+    context: str = ""
+    images: tuple[Any, ...] = ()
+    instruction: str = ""
+    examples: tuple[Example, ...] = ()
+    meta: Mapping[str, Json] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.answer not in self.options:
+            raise ValueError(f"item {self.id}: answer {self.answer!r} is not an option key")
+
+    @property
+    def answer_text(self) -> str:
+        return self.options[self.answer]
+
+    def replace(self, **changes: Any) -> "Item":
+        return dataclasses.replace(self, **changes)
+
+    def prompt_payload(self) -> dict[str, Json]:
+        """What a model sees, as plain JSON: the basis of the response-store request key."""
+        return {
+            "question": self.question,
+            "options": dict(self.options),
+            "context": self.context,
+            "instruction": self.instruction,
+            "examples": [dataclasses.asdict(e) | {"options": dict(e.options)} for e in self.examples],
+            "images": [str(i) if not hasattr(i, "tobytes") else _array_digest(i) for i in self.images],
+        }
+
+
+def _array_digest(array: Any) -> str:
+    import hashlib
+
+    return "array:" + hashlib.sha1(array.tobytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A (possibly) perturbed item. ``severity`` 0 with ``perturbation == "clean"`` is the original."""
+
+    item: Item
+    source_id: str
+    attack: str
+    perturbation: str
+    severity: int = 0
+    params: Mapping[str, Json] = field(default_factory=dict)
+    group: str | None = None
+    turn: int = 0
+    repeat: int = 0
+    description: str = ""
+
+    @property
+    def id(self) -> str:
+        suffix = f"@{self.severity}" if self.severity else ""
+        extra = f"#t{self.turn}" if self.turn else ""
+        extra += f"#r{self.repeat}" if self.repeat else ""
+        key = self.params.get("variant_key")
+        extra += f"#{key}" if key is not None else ""
+        return f"{self.source_id}::{self.attack}/{self.perturbation}{suffix}{extra}"
+
+    @property
+    def is_clean(self) -> bool:
+        return self.perturbation == "clean"
+
+    @classmethod
+    def clean(cls, item: Item, attack: str) -> "Variant":
+        return cls(item=item, source_id=item.id, attack=attack, perturbation="clean")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A model's answer to one variant. ``choice`` is None when the output could not be parsed."""
+
+    choice: str | None
+    probs: Mapping[str, float] | None = None
+    confidence: float | None = None
+    text: str = ""
+    samples: tuple[str | None, ...] = ()
+    latency: float = 0.0
+    cached: bool = False
+    error: str | None = None
+    extra: Mapping[str, Json] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self)
+        data.pop("cached")
+        data["probs"] = dict(self.probs) if self.probs is not None else None
+        data["samples"] = list(self.samples)
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, *, cached: bool = False) -> "Prediction":
+        data = json.loads(text)
+        data["samples"] = tuple(data.get("samples") or ())
+        data["cached"] = cached
+        return cls(**data)
+
+    def p_of(self, key: str) -> float | None:
+        if self.probs is None:
+            return None
+        return float(self.probs.get(key, 0.0))

@@ -1,0 +1,1 @@
+"""Pure transforms (text in, text out; image in, image out). Attacks decide where to apply them."""

@@ -1,0 +1,93 @@
+"""Cognitive-bias injection (the BiasMedQA mechanism): one sentence pointing at a wrong option.
+
+Templates are data (``bias_templates.yaml``) so users can load their own wording; this module
+only validates and applies them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from ...errors import InputError
+from .sentences import insert_after_first_sentence
+
+DEFAULT_TEMPLATES = Path(__file__).with_name("bias_templates.yaml")
+BIASES = ("self_diagnosis", "recency", "confirmation", "frequency", "cultural", "status_quo", "false_consensus")
+PLACEMENTS = ("append", "after_first_sentence")
+
+
+@dataclass(frozen=True)
+class BiasTemplate:
+    name: str
+    template: str
+    placement: str
+    education: str
+
+
+@dataclass(frozen=True)
+class TemplateSet:
+    name: str
+    version: str
+    biases: Mapping[str, BiasTemplate]
+    instruction: str
+    one_shot_note: str
+    few_shot_note: str
+    path: str
+
+
+def load_templates(path: str | Path | None = None) -> TemplateSet:
+    """Read and validate a template file; every problem names the file and the field."""
+    import yaml
+
+    file = Path(path) if path is not None else DEFAULT_TEMPLATES
+    if not file.exists():
+        raise InputError("template file not found", path=file)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("not valid UTF-8", path=file) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"invalid YAML ({getattr(exc, 'problem', exc)})", path=file,
+                         line=mark.line + 1 if mark is not None else None) from None
+    if not isinstance(data, dict) or not isinstance(data.get("biases"), dict) or not data["biases"]:
+        raise InputError("expected a mapping with a non-empty 'biases' mapping", path=file, field="biases")
+    biases: dict[str, BiasTemplate] = {}
+    for name, spec in data["biases"].items():
+        field = f"biases.{name}"
+        if not isinstance(spec, dict):
+            raise InputError("expected a mapping with 'template' and 'placement'", path=file, field=field)
+        template = spec.get("template")
+        if not isinstance(template, str) or "{option}" not in template:
+            raise InputError("must be text containing {option}", path=file, field=f"{field}.template")
+        placement = spec.get("placement", "append")
+        if placement not in PLACEMENTS:
+            raise InputError(f"must be one of {', '.join(PLACEMENTS)}", path=file, field=f"{field}.placement")
+        biases[str(name)] = BiasTemplate(str(name), template, placement, str(spec.get("education", "")))
+    defaults: dict[str, Any] = {}
+    if path is not None:
+        defaults = load_templates(None).__dict__
+    mitigation = data.get("mitigation") or {}
+    return TemplateSet(
+        name=str(data.get("name", file.stem)),
+        version=str(data.get("version", "1")),
+        biases=biases,
+        instruction=str(mitigation.get("instruction", defaults.get("instruction", ""))),
+        one_shot_note=str(mitigation.get("one_shot_note", defaults.get("one_shot_note", ""))),
+        few_shot_note=str(mitigation.get("few_shot_note", defaults.get("few_shot_note", ""))),
+        path=str(file),
+    )
+
+
+def quote_option(key: str, text: str) -> str:
+    return f"{key}: {text}"
+
+
+def inject_bias(question: str, template: BiasTemplate, option_key: str, option_text: str) -> str:
+    """The question with one bias sentence pointing at ``option_key``, placed per the template."""
+    sentence = template.template.format(option=quote_option(option_key, option_text))
+    if template.placement == "after_first_sentence":
+        return insert_after_first_sentence(question, sentence)
+    return f"{question.rstrip()} {sentence}"

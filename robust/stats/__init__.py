@@ -1,0 +1,98 @@
+"""Statistics for paired robustness evaluation: tests, intervals, calibration, summaries.
+
+Submodules are imported on first attribute access so `import robust.stats` stays cheap; scipy and
+statsmodels are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "summarize": "summary",
+    "clean_accuracy": "summary",
+    "SUMMARY_COLUMNS": "summary",
+    "BootstrapInterval": "bootstrap",
+    "bootstrap_mean": "bootstrap",
+    "paired_bootstrap_difference": "bootstrap",
+    "cluster_bootstrap_difference": "bootstrap",
+    "TestResult": "paired_tests",
+    "PermutationResult": "paired_tests",
+    "discordant_counts": "paired_tests",
+    "mcnemar_exact": "paired_tests",
+    "mcnemar_exact_p_values": "paired_tests",
+    "mcnemar_mid_p": "paired_tests",
+    "sign_flip_permutation_test": "paired_tests",
+    "within_item_permutation_test": "paired_tests",
+    "two_proportion_z_test": "paired_tests",
+    "wilcoxon_signed_rank": "paired_tests",
+    "adjust_p_values": "multiplicity",
+    "ReliabilityCurve": "calibration",
+    "reliability_curve": "calibration",
+    "expected_calibration_error": "calibration",
+    "expected_calibration_error_from_probabilities": "calibration",
+    "maximum_calibration_error": "calibration",
+    "overconfidence": "calibration",
+    "underconfidence": "calibration",
+    "brier_score": "calibration",
+    "top_label_brier_score": "calibration",
+    "negative_log_likelihood": "calibration",
+    "calibration_shift": "calibration",
+    "calibration_shift_by_severity": "calibration",
+    "vote_confidence": "votes",
+    "vote_confidences": "votes",
+    "majority_vote": "votes",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from robust.stats.bootstrap import (
+        BootstrapInterval,
+        bootstrap_mean,
+        cluster_bootstrap_difference,
+        paired_bootstrap_difference,
+    )
+    from robust.stats.calibration import (
+        ReliabilityCurve,
+        brier_score,
+        calibration_shift,
+        calibration_shift_by_severity,
+        expected_calibration_error,
+        expected_calibration_error_from_probabilities,
+        maximum_calibration_error,
+        negative_log_likelihood,
+        overconfidence,
+        reliability_curve,
+        top_label_brier_score,
+        underconfidence,
+    )
+    from robust.stats.multiplicity import adjust_p_values
+    from robust.stats.paired_tests import (
+        PermutationResult,
+        TestResult,
+        discordant_counts,
+        mcnemar_exact,
+        mcnemar_exact_p_values,
+        mcnemar_mid_p,
+        sign_flip_permutation_test,
+        two_proportion_z_test,
+        wilcoxon_signed_rank,
+        within_item_permutation_test,
+    )
+    from robust.stats.summary import SUMMARY_COLUMNS, clean_accuracy, summarize
+    from robust.stats.votes import majority_vote, vote_confidence, vote_confidences
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'robust.stats' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"robust.stats.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,144 @@
+"""Turns a results table into paired (clean, perturbed) arrays per (attack, perturbation, severity).
+
+Kept apart from the statistics so every statistic sees the same pairing rule: a perturbed row is
+paired with the clean row (perturbation 'clean', severity 0, repeat 0) of the same attack and
+item; rows with an error, and perturbed rows without a usable clean partner, are excluded.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+REQUIRED_COLUMNS = ("item_id", "attack", "perturbation", "severity", "correct")
+CLEAN = "clean"
+
+
+@dataclass(frozen=True)
+class PairedCell:
+    """The paired rows of one (attack, perturbation, severity) cell, in item order."""
+
+    attack: str
+    perturbation: str
+    severity: int
+    item_ids: NDArray[np.object_]
+    clean_correct: NDArray[np.bool_]
+    perturbed_correct: NDArray[np.bool_]
+    clean_confidence: NDArray[np.float64]
+    perturbed_confidence: NDArray[np.float64]
+    clean_p_gold: NDArray[np.float64]
+    perturbed_p_gold: NDArray[np.float64]
+    perturbed_invalid: NDArray[np.bool_]
+    n_errors: int
+    n_unpaired: int
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.item_ids.size)
+
+    @property
+    def clustered(self) -> bool:
+        """True when some item has several variants in this cell (needs item-level resampling)."""
+        return bool(self.n_pairs != np.unique(self.item_ids).size)
+
+
+def _error_mask(frame: pd.DataFrame) -> NDArray[np.bool_]:
+    if "error" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    err = frame["error"]
+    mask = err.notna().to_numpy() & (err.astype(str).str.len() > 0).to_numpy()
+    return np.asarray(mask, dtype=bool)
+
+
+def normalize(results: pd.DataFrame) -> pd.DataFrame:
+    """Validated working copy: typed columns, defaults for optional ones, correctness forced
+    False when the choice is unparseable (the schema counts None as wrong)."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in results.columns]
+    if missing:
+        raise ValueError(f"results table lacks required columns {missing} (see robust/stats/SCHEMA.md)")
+    n = len(results)
+    out = pd.DataFrame(
+        {
+            "item_id": results["item_id"].astype(str).to_numpy(),
+            "attack": results["attack"].astype(str).to_numpy(),
+            "perturbation": results["perturbation"].astype(str).to_numpy(),
+            "severity": pd.to_numeric(results["severity"]).fillna(0).astype(np.int64).to_numpy(),
+            "repeat": (
+                pd.to_numeric(results["repeat"]).fillna(0).astype(np.int64).to_numpy()
+                if "repeat" in results.columns
+                else np.zeros(n, dtype=np.int64)
+            ),
+        }
+    )
+    invalid = (
+        results["choice"].isna().to_numpy() if "choice" in results.columns else np.zeros(n, dtype=bool)
+    )
+    correct = results["correct"].fillna(False).astype(bool).to_numpy() & ~invalid
+    out["correct"] = correct
+    out["invalid"] = invalid
+    for col in ("confidence", "p_gold"):
+        values = (
+            pd.to_numeric(results[col], errors="coerce").astype(np.float64).to_numpy()
+            if col in results.columns
+            else np.full(n, np.nan)
+        )
+        finite = values[~np.isnan(values)]
+        if finite.size and (finite.min() < 0.0 or finite.max() > 1.0 or np.isinf(finite).any()):
+            bad = int(np.count_nonzero((values < 0.0) | (values > 1.0)))
+            raise ValueError(f"column {col!r} has {bad} values outside [0, 1]; fix the adapter's output")
+        out[col] = values
+    out["error"] = _error_mask(results)
+    return out
+
+
+def clean_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Error-free clean rows, one per (attack, item); duplicates keep the first and warn."""
+    mask = (frame["perturbation"] == CLEAN) & (frame["severity"] == 0) & (frame["repeat"] == 0)
+    clean = frame[mask & ~frame["error"]]
+    dup = clean.duplicated(["attack", "item_id"], keep="first")
+    if dup.any():
+        warnings.warn(
+            f"{int(dup.sum())} duplicate clean rows (same attack and item); keeping the first",
+            stacklevel=3,
+        )
+        clean = clean[~dup]
+    return clean
+
+
+def iter_cells(frame: pd.DataFrame) -> Iterator[PairedCell]:
+    """Paired cells in sorted (attack, perturbation, severity) order."""
+    clean = clean_rows(frame).set_index(["attack", "item_id"])
+    perturbed = frame[frame["perturbation"] != CLEAN]
+    if perturbed.empty:
+        return
+    keys = ["attack", "perturbation", "severity"]
+    for (attack, pert, sev), cell in perturbed.groupby(keys, sort=True):
+        ok = cell[~cell["error"]]
+        n_errors = int(len(cell) - len(ok))
+        joined = ok.join(
+            clean[["correct", "confidence", "p_gold"]],
+            on=["attack", "item_id"],
+            how="inner",
+            rsuffix="_clean",
+        )
+        joined = joined.sort_values("item_id", kind="stable")
+        yield PairedCell(
+            attack=str(attack),
+            perturbation=str(pert),
+            severity=int(sev),
+            item_ids=joined["item_id"].to_numpy(dtype=object),
+            clean_correct=joined["correct_clean"].to_numpy(dtype=bool),
+            perturbed_correct=joined["correct"].to_numpy(dtype=bool),
+            clean_confidence=joined["confidence_clean"].to_numpy(dtype=np.float64),
+            perturbed_confidence=joined["confidence"].to_numpy(dtype=np.float64),
+            clean_p_gold=joined["p_gold_clean"].to_numpy(dtype=np.float64),
+            perturbed_p_gold=joined["p_gold"].to_numpy(dtype=np.float64),
+            perturbed_invalid=joined["invalid"].to_numpy(dtype=bool),
+            n_errors=n_errors,
+            n_unpaired=int(len(ok) - len(joined)),
+        )
