@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -111,34 +112,45 @@ def clean_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def iter_cells(frame: pd.DataFrame) -> Iterator[PairedCell]:
-    """Paired cells in sorted (attack, perturbation, severity) order."""
-    clean = clean_rows(frame).set_index(["attack", "item_id"])
+    """Paired cells in sorted (attack, perturbation, severity) order; one merge for all cells."""
+    keys = ["attack", "perturbation", "severity"]
     perturbed = frame[frame["perturbation"] != CLEAN]
     if perturbed.empty:
         return
-    keys = ["attack", "perturbation", "severity"]
-    for (attack, pert, sev), cell in perturbed.groupby(keys, sort=True):
-        ok = cell[~cell["error"]]
-        n_errors = int(len(cell) - len(ok))
-        joined = ok.join(
-            clean[["correct", "confidence", "p_gold"]],
-            on=["attack", "item_id"],
-            how="inner",
-            rsuffix="_clean",
-        )
-        joined = joined.sort_values("item_id", kind="stable")
+    clean = clean_rows(frame)[["attack", "item_id", "correct", "confidence", "p_gold"]]
+    clean = clean.rename(columns={c: f"{c}_clean" for c in ("correct", "confidence", "p_gold")})
+    errors = perturbed.groupby(keys, sort=True)["error"].sum()
+    merged = perturbed[~perturbed["error"]].merge(clean, on=["attack", "item_id"], how="left")
+    has_clean = merged["correct_clean"].notna().to_numpy()
+    unpaired = pd.Series(~has_clean).groupby([merged[k].to_numpy() for k in keys]).sum()
+    paired = merged[has_clean].sort_values([*keys, "item_id"], kind="stable")
+    groups = paired.groupby(keys, sort=True).indices
+    columns = {
+        "item_id": paired["item_id"].to_numpy(dtype=object),
+        "clean_correct": paired["correct_clean"].to_numpy(dtype=bool),
+        "perturbed_correct": paired["correct"].to_numpy(dtype=bool),
+        "clean_confidence": paired["confidence_clean"].to_numpy(dtype=np.float64),
+        "perturbed_confidence": paired["confidence"].to_numpy(dtype=np.float64),
+        "clean_p_gold": paired["p_gold_clean"].to_numpy(dtype=np.float64),
+        "perturbed_p_gold": paired["p_gold"].to_numpy(dtype=np.float64),
+        "perturbed_invalid": paired["invalid"].to_numpy(dtype=bool),
+    }
+    empty = np.array([], dtype=np.intp)
+    for key, n_err in errors.items():
+        attack, pert, sev = cast(tuple[Any, Any, Any], key)
+        idx = groups.get(key, empty)
         yield PairedCell(
             attack=str(attack),
             perturbation=str(pert),
             severity=int(sev),
-            item_ids=joined["item_id"].to_numpy(dtype=object),
-            clean_correct=joined["correct_clean"].to_numpy(dtype=bool),
-            perturbed_correct=joined["correct"].to_numpy(dtype=bool),
-            clean_confidence=joined["confidence_clean"].to_numpy(dtype=np.float64),
-            perturbed_confidence=joined["confidence"].to_numpy(dtype=np.float64),
-            clean_p_gold=joined["p_gold_clean"].to_numpy(dtype=np.float64),
-            perturbed_p_gold=joined["p_gold"].to_numpy(dtype=np.float64),
-            perturbed_invalid=joined["invalid"].to_numpy(dtype=bool),
-            n_errors=n_errors,
-            n_unpaired=int(len(ok) - len(joined)),
+            item_ids=columns["item_id"][idx],
+            clean_correct=columns["clean_correct"][idx],
+            perturbed_correct=columns["perturbed_correct"][idx],
+            clean_confidence=columns["clean_confidence"][idx],
+            perturbed_confidence=columns["perturbed_confidence"][idx],
+            clean_p_gold=columns["clean_p_gold"][idx],
+            perturbed_p_gold=columns["perturbed_p_gold"][idx],
+            perturbed_invalid=columns["perturbed_invalid"][idx],
+            n_errors=int(n_err),
+            n_unpaired=int(unpaired.get(key, 0)),
         )
