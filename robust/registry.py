@@ -27,8 +27,9 @@ class Entry:
 class Registry(Generic[T]):
     """Maps names to lazily imported objects; unknown names get a "did you mean"."""
 
-    def __init__(self, kind: str, entry_point_group: str) -> None:
+    def __init__(self, kind: str, entry_point_group: str, plural: str | None = None) -> None:
         self.kind = kind
+        self.plural = plural or f"{kind}s"
         self.entry_point_group = entry_point_group
         self._entries: dict[str, Entry] = {}
         self._loaded_entry_points = False
@@ -66,7 +67,7 @@ class Registry(Generic[T]):
             names = self.names()
             close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
             hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise UsageError(f"unknown {self.kind} '{name}'.{hint} Valid {self.kind}s: {', '.join(names)}")
+            raise UsageError(f"unknown {self.kind} '{name}'.{hint} Valid {self.plural}: {', '.join(names)}")
         return self._entries[name]
 
     def load(self, name: str) -> T:

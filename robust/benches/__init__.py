@@ -10,7 +10,7 @@ from ..items import Item
 from ..registry import Registry
 from .base import Bench
 
-BENCHES: Registry[type[Bench]] = Registry("bench", "robust.benches")
+BENCHES: Registry[type[Bench]] = Registry("bench", "robust.benches", plural="benches")
 BENCHES.add("medqa", "robust.benches.medqa:MedQA", "MedQA US JSON Lines (bundled: 64 original sample vignettes)")
 BENCHES.add("medmcqa", "robust.benches.medmcqa:MedMCQA", "MedMCQA JSON Lines (question, opa..opd, cop); needs --data")
 BENCHES.add("pubmedqa", "robust.benches.pubmedqa:PubMedQA", "PubMedQA ori_pqal.json (yes/no/maybe); needs --data")

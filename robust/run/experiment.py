@@ -165,7 +165,7 @@ def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tup
     frame = results_frame(pairs)
     frame.to_parquet(out_dir / "results.parquet", index=False)
     frame.to_json(out_dir / "results.jsonl", orient="records", lines=True, force_ascii=False)
-    summary = summarize(frame, seed=int(config_record["seed"]))
+    summary = _in_attack_order(summarize(frame, seed=int(config_record["seed"])), attack.perturbation_names())
     config_record["status"] = "complete"
     config_record["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     config_record["duration_seconds"] = round(time.time() - started, 3)
@@ -178,6 +178,16 @@ def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tup
               out_dir=out_dir, counters=counters)
     run.report()
     return run
+
+
+def _in_attack_order(summary: Any, names: Sequence[str]) -> Any:
+    """Rows in the order the attack lists its perturbations (then severity), not alphabetically."""
+    if summary.empty or not names:
+        return summary
+    rank = {name: index for index, name in enumerate(names)}
+    order = summary["perturbation"].map(lambda p: rank.get(p, len(rank)))
+    return summary.assign(_order=order).sort_values(["_order", "perturbation", "severity"], kind="stable") \
+        .drop(columns="_order").reset_index(drop=True)
 
 
 SUMMARY_SCHEMA_VERSION = 1

@@ -1,0 +1,95 @@
+"""The response store: resume after a crash, zero calls on re-run, errors never cached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import pytest
+
+from robust.attacks.bias import BiasAttack
+from robust.errors import ModelError
+from robust.items import Item, Prediction
+from robust.models.base import BaseModel
+from robust.run.experiment import RunConfig, execute
+from robust.run.runner import Runner
+from robust.run.store import ResponseStore
+
+
+class CountingModel(BaseModel):
+    """Answers 'A'; raises after ``fail_after`` answers; errors on ids in ``error_ids``."""
+
+    def __init__(self, fail_after: int | None = None, error_ids: Sequence[str] = ()) -> None:
+        self.spec = "counting"
+        self.batch_size = 4
+        self.fail_after = fail_after
+        self.error_ids = set(error_ids)
+        self.calls = 0
+
+    def fingerprint(self) -> Mapping[str, Any]:
+        return {"adapter": "counting", "version": 1}
+
+    def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
+        for index, item in enumerate(items):
+            if self.fail_after is not None and self.calls >= self.fail_after:
+                raise RuntimeError("GPU fell off the bus")
+            self.calls += 1
+            if item.id in self.error_ids:
+                yield index, Prediction(choice=None, error="HTTP 500")
+            else:
+                yield index, Prediction(choice="A", probs={k: float(k == "A") for k in item.options}, confidence=1.0)
+
+
+def test_interrupted_run_resumes_and_rerun_is_free(write_medqa, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = write_medqa(6)
+    config = RunConfig(bench="medqa", data=str(data), out=str(tmp_path / "run"))
+    total = 6 * 8  # clean + 7 biases
+    with pytest.raises(ModelError, match="failed after 13 of 48 new requests"):
+        execute(config, model=CountingModel(fail_after=13))
+    assert (tmp_path / "run" / "config.json").exists()
+    second = CountingModel()
+    run = execute(config, model=second)
+    assert second.calls == total - 13
+    assert run.counters.model_calls == total - 13 and run.counters.cache_hits == 13
+    third = CountingModel()
+    run = execute(config, model=third)
+    assert third.calls == 0 and run.counters.cache_hits == total
+    assert run.summary_json["model_calls"] == 0
+
+
+def test_errors_are_recorded_not_cached(write_medqa, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = write_medqa(3)
+    from robust.benches import load_bench
+
+    bad_id = load_bench("medqa", data)[0][1].id
+    config = RunConfig(bench="medqa", data=str(data), out=str(tmp_path / "run"), attack_options={"biases": "recency"})
+    model = CountingModel(error_ids=[bad_id])
+    run = execute(config, model=model)
+    errors = run.results[run.results["error"].notna()]
+    assert set(errors["item_id"]) == {bad_id} and not errors["correct"].any()
+    assert run.summary_json["errors"] == 2
+    again = CountingModel()
+    execute(config, model=again)
+    assert again.calls == 2  # only the errored requests are asked again
+
+
+def test_identical_requests_asked_once(tmp_path: Path) -> None:
+    from robust.items import Variant
+
+    item = Item(id="a", question="Q?", options={"A": "x", "B": "y"}, answer="A")
+    variants = [Variant.clean(item, "t"), Variant(item=item, source_id="a", attack="t", perturbation="same")]
+    model = CountingModel()
+    with ResponseStore(tmp_path / "s.sqlite") as store:
+        predictions = Runner(model, store).evaluate(variants)
+    assert model.calls == 1 and [p.choice for p in predictions] == ["A", "A"]
+
+
+def test_fingerprint_separates_models(tmp_path: Path) -> None:
+    from robust.models import load_model
+
+    item = Item(id="a", question="Q?", options={"A": "x", "B": "y"}, answer="B")
+    variants = [BiasAttack(biases=["recency"]).variants([item], seed=0)[0]]
+    with ResponseStore(tmp_path / "s.sqlite") as store:
+        assert Runner(load_model("constant:A"), store).evaluate(variants)[0].choice == "A"
+        assert Runner(load_model("constant:B"), store).evaluate(variants)[0].choice == "B"
+        assert Runner(load_model("constant:B"), store).evaluate(variants)[0].cached
