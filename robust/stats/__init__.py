@@ -43,6 +43,39 @@ _EXPORTS: dict[str, str] = {
     "vote_confidence": "votes",
     "vote_confidences": "votes",
     "majority_vote": "votes",
+    "build_summary": "summary",
+    "RunSummary": "summary",
+    "CORE_COLUMNS": "summary",
+    "EXTENDED_COLUMNS": "summary",
+    "bootstrap_distribution_of_mean": "bootstrap",
+    "bootstrap_means_joint": "bootstrap",
+    "per_item_mean_differences": "bootstrap",
+    "percentile_interval": "bootstrap",
+    "sign_flip_p_values_binary": "paired_tests",
+    "canonical_correction": "multiplicity",
+    "Interval": "intervals",
+    "wilson_interval": "intervals",
+    "wilson_limits": "intervals",
+    "newcombe_paired_interval": "intervals",
+    "tango_paired_interval": "intervals",
+    "MedfuzzTest": "medfuzz",
+    "medfuzz_p_value": "medfuzz",
+    "medfuzz_test": "medfuzz",
+    "DunningKrugerIntra": "dunning_kruger",
+    "DunningKrugerInter": "dunning_kruger",
+    "dunning_kruger_intra": "dunning_kruger",
+    "dunning_kruger_inter": "dunning_kruger",
+    "TrendResult": "trend",
+    "CliffResult": "trend",
+    "severity_trend": "trend",
+    "severity_cliff": "trend",
+    "severity_trends": "trend",
+    "flip_rate": "noise_floor",
+    "noise_floor": "noise_floor",
+    "SampleSizePlan": "power",
+    "mcnemar_sample_size": "power",
+    "plan_sample_size": "power",
+    "minimal_detectable_effect": "power",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -50,9 +83,13 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from robust.stats.bootstrap import (
         BootstrapInterval,
+        bootstrap_distribution_of_mean,
         bootstrap_mean,
+        bootstrap_means_joint,
         cluster_bootstrap_difference,
         paired_bootstrap_difference,
+        per_item_mean_differences,
+        percentile_interval,
     )
     from robust.stats.calibration import (
         ReliabilityCurve,
@@ -68,7 +105,32 @@ if TYPE_CHECKING:
         top_label_brier_score,
         underconfidence,
     )
-    from robust.stats.multiplicity import adjust_p_values
+    from robust.stats.dunning_kruger import (
+        DunningKrugerInter,
+        DunningKrugerIntra,
+        dunning_kruger_inter,
+        dunning_kruger_intra,
+    )
+    from robust.stats.intervals import (
+        Interval,
+        newcombe_paired_interval,
+        tango_paired_interval,
+        wilson_interval,
+        wilson_limits,
+    )
+    from robust.stats.medfuzz import (
+        MedfuzzTest,
+        medfuzz_p_value,
+        medfuzz_test,
+    )
+    from robust.stats.multiplicity import (
+        adjust_p_values,
+        canonical_correction,
+    )
+    from robust.stats.noise_floor import (
+        flip_rate,
+        noise_floor,
+    )
     from robust.stats.paired_tests import (
         PermutationResult,
         TestResult,
@@ -76,13 +138,39 @@ if TYPE_CHECKING:
         mcnemar_exact,
         mcnemar_exact_p_values,
         mcnemar_mid_p,
+        sign_flip_p_values_binary,
         sign_flip_permutation_test,
         two_proportion_z_test,
         wilcoxon_signed_rank,
         within_item_permutation_test,
     )
-    from robust.stats.summary import SUMMARY_COLUMNS, clean_accuracy, summarize
-    from robust.stats.votes import majority_vote, vote_confidence, vote_confidences
+    from robust.stats.power import (
+        SampleSizePlan,
+        mcnemar_sample_size,
+        minimal_detectable_effect,
+        plan_sample_size,
+    )
+    from robust.stats.summary import (
+        CORE_COLUMNS,
+        EXTENDED_COLUMNS,
+        RunSummary,
+        SUMMARY_COLUMNS,
+        build_summary,
+        clean_accuracy,
+        summarize,
+    )
+    from robust.stats.trend import (
+        CliffResult,
+        TrendResult,
+        severity_cliff,
+        severity_trend,
+        severity_trends,
+    )
+    from robust.stats.votes import (
+        majority_vote,
+        vote_confidence,
+        vote_confidences,
+    )
 
 
 def __getattr__(name: str) -> Any:

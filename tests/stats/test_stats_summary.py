@@ -116,4 +116,6 @@ def test_required_columns_and_bad_confidence(results: pd.DataFrame) -> None:
 
 def test_clean_accuracy(results: pd.DataFrame) -> None:
     out = clean_accuracy(results)
-    assert out.to_dict("records") == [{"attack": "bias", "n": 10, "accuracy": 0.8}]
+    rec = out.to_dict("records")
+    assert len(rec) == 1 and rec[0]["attack"] == "bias" and rec[0]["n"] == 10 and rec[0]["accuracy"] == 0.8
+    assert rec[0]["ci_low"] < 0.8 < rec[0]["ci_high"] and rec[0]["n_errors"] == 0
