@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -35,6 +36,9 @@ class Runner:
     on_progress: ProgressHook | None = None
     on_total: Callable[[int], None] | None = None
     counters: RunCounters = field(default_factory=RunCounters)
+    #: stop early when at least ``stop_min_errors`` new requests failed and they are at least this share
+    stop_error_share: float = 0.5
+    stop_min_errors: int = 10
 
     def __post_init__(self) -> None:
         self.fingerprint = fingerprint_hash(self.model)
@@ -65,19 +69,24 @@ class Runner:
 
     def _ask(self, keys: list[str], items: list[Any], waiting: dict[str, list[int]], results: list[Prediction | None]) -> None:
         answered = 0
+        failed: Counter[str] = Counter()
         began = time.perf_counter()
+        answers = self.model.predict(items)
         try:
-            for index, prediction in self.model.predict(items):
+            for index, prediction in answers:
                 key = keys[index]
                 self.store.put(self.fingerprint, key, prediction)
                 self.counters.model_calls += 1
                 answered += 1
                 if prediction.error is not None:
                     self.counters.errors += 1
+                    failed[prediction.error] += 1
                 for slot in waiting[key]:
                     results[slot] = prediction
                 if self.on_progress is not None:
                     self.on_progress(len(waiting[key]))
+                if self._failing(failed, answered):
+                    break
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # the model as a whole failed: keep what we have, say how to resume
@@ -87,4 +96,19 @@ class Runner:
                 "re-run the same command to resume."
             ) from exc
         finally:
+            close = getattr(answers, "close", None)
+            if callable(close):
+                close()  # cancels whatever the model still has in flight
             self.counters.seconds_in_model += time.perf_counter() - began
+        if self._failing(failed, answered):
+            error, count = failed.most_common(1)[0]
+            raise ModelError(
+                f"stopped early: {sum(failed.values())} of the first {answered} requests to {self.model.spec} failed "
+                f"(most often, {count}x: {error}). Fix the cause and re-run the same command; the "
+                f"{answered - sum(failed.values())} answers received are saved in {self.store.path}."
+            )
+
+    def _failing(self, failed: Counter[str], answered: int) -> bool:
+        """A large share of failures means a broken setup: stop instead of burning the budget."""
+        errors = sum(failed.values())
+        return errors >= self.stop_min_errors and errors >= self.stop_error_share * answered

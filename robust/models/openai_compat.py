@@ -1,0 +1,528 @@
+"""``openai:MODEL`` — any OpenAI-compatible endpoint (vLLM, Ollama, TGI, llama.cpp server, LiteLLM,
+OpenAI, Azure behind a proxy).
+
+Requests run on an asyncio loop in a background thread (aiohttp, a semaphore-sized worker pool,
+an optional requests-per-minute limiter); each answer is handed back through a queue the moment
+it completes, so the runner stores it at once. Transient failures (429, 5xx, timeouts, dropped
+connections, malformed bodies) are retried with exponential backoff and jitter, honouring
+``Retry-After``; after the last retry the item becomes a Prediction with ``error`` set and the run
+goes on. A cheap pre-flight request (``GET /models``, else a 1-token completion) turns a wrong URL,
+key or model name into one clear line before any work starts.
+
+The API key lives only in the request headers: never in the fingerprint, ``repr``, errors or logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import email.utils
+import json
+import math
+import mimetypes
+import os
+import queue
+import random
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from ..errors import ModelError, UsageError
+from ..items import Item, Prediction
+from .base import BaseModel
+from .parsing import PARSER_VERSION, parse_answer
+from .prompting import PromptTemplate, load_template
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+ADAPTER_VERSION = 1
+RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+
+
+class _Transient(Exception):
+    """A failed attempt worth retrying; ``wait`` is the server's Retry-After, if it sent one."""
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+class _Permanent(Exception):
+    """A failed request that retrying will not fix (400, 401, 404 ...)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def vote_confidence(samples: Sequence[str | None], n_options: int) -> float:
+    """C = 1 - H(votes)/log K (MedQ-Deg), from robust.stats."""
+    from ..stats.votes import vote_confidence as kernel
+
+    return kernel(samples, n_options)
+
+
+def resolve_base_url(base_url: str | None) -> str:
+    url = base_url or os.environ.get("ROBUST_BASE_URL") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--base-url must start with http:// or https:// (got {url!r})")
+    return url
+
+
+class _RateLimiter:
+    """Spaces request starts ``60/rpm`` seconds apart (a smooth requests-per-minute cap)."""
+
+    def __init__(self, rpm: int) -> None:
+        self.interval = 60.0 / rpm
+        self.next_slot = 0.0
+
+    async def wait(self) -> None:
+        now = asyncio.get_running_loop().time()
+        slot = max(now, self.next_slot)
+        self.next_slot = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class OpenAICompatible(BaseModel):
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        concurrency: int = 16,
+        rpm: int | None = None,
+        timeout: float = 60.0,
+        retries: int = 5,
+        samples: int = 1,
+        temperature: float | None = None,
+        max_tokens: int = 32,
+        completions: bool = False,
+        logprobs: int = 0,
+        template: str | PromptTemplate | None = None,
+        backoff: float = 0.5,
+        backoff_max: float = 30.0,
+    ) -> None:
+        if not model:
+            raise UsageError("openai needs a model name, e.g. openai:gpt-4o-mini or openai:meta-llama/Llama-3.1-8B-Instruct")
+        if concurrency < 1 or samples < 1 or retries < 0 or timeout <= 0:
+            raise UsageError("--concurrency and --samples must be >= 1, --retries >= 0 and --timeout > 0")
+        self.model = model
+        self.spec = f"openai:{model}"
+        self.base_url = resolve_base_url(base_url)
+        self.key_env = api_key_env or DEFAULT_KEY_ENV
+        key = os.environ.get(self.key_env) or None
+        if api_key_env and key is None:
+            raise UsageError(f"--api-key-env {api_key_env}: that environment variable is not set")
+        if key is None and self.base_url == DEFAULT_BASE_URL:
+            raise UsageError(f"the OpenAI API needs a key: set {DEFAULT_KEY_ENV} (or point --base-url at your own server)")
+        self.__key = key
+        self.concurrency = concurrency
+        self.batch_size = max(concurrency * 4, 64)
+        self.rpm = rpm
+        self.timeout = float(timeout)
+        self.retries = retries
+        self.samples = samples
+        self.temperature = float(temperature) if temperature is not None else (1.0 if samples > 1 else 0.0)
+        if samples > 1 and self.temperature == 0:
+            raise UsageError("--samples > 1 needs --temperature > 0 (greedy answers would all agree)")
+        self.max_tokens = max_tokens
+        self.completions = bool(completions)
+        self.logprobs = int(logprobs or 0)
+        self.template = template if isinstance(template, PromptTemplate) else load_template(template)
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._session: Any = None
+        self._limiter = _RateLimiter(rpm) if rpm else None
+        self._n_supported = True
+        self._jitter = random.Random()
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatible({self.model!r}, base_url={self.base_url!r})"
+
+    # ---- identity -------------------------------------------------------------------------
+    def fingerprint(self) -> Mapping[str, Any]:
+        return {
+            "adapter": "openai", "version": ADAPTER_VERSION, "base_url": self.base_url, "model": self.model,
+            "api": "completions" if self.completions else "chat", "temperature": self.temperature,
+            "max_tokens": self.max_tokens, "samples": self.samples, "logprobs": self.logprobs,
+            "parser": PARSER_VERSION, **self.template.fingerprint(),
+        }
+
+    # ---- the event loop thread ----------------------------------------------------------------
+    def _submit(self, coroutine: Any) -> concurrent.futures.Future[Any]:
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="robust-openai", daemon=True)
+            self._thread.start()
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    async def _get_session(self) -> Any:
+        if self._session is None or self._session.closed:
+            import aiohttp
+
+            headers = {"Content-Type": "application/json", "User-Agent": "robust-medai"}
+            if self.__key:
+                headers["Authorization"] = f"Bearer {self.__key}"
+                headers["api-key"] = self.__key  # Azure OpenAI reads this header instead
+            connector = aiohttp.TCPConnector(limit=self.concurrency + 4, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(headers=headers, connector=connector)
+        return self._session
+
+    def close(self) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            if self._session is not None:
+                asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(timeout=5)
+                self._session = None
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._loop.close()
+        self._loop = None
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self.__key, "***") if self.__key else text
+
+    # ---- pre-flight ------------------------------------------------------------------------------
+    def preflight(self) -> None:
+        """One cheap request before any work: a bad URL, key or model name becomes one clear line."""
+        try:
+            self._submit(self._preflight()).result()
+        except (UsageError, ModelError):
+            raise
+        except Exception as exc:  # anything unexpected still reads as one line
+            raise ModelError(self._scrub(f"pre-flight request to {self.base_url} failed: {type(exc).__name__}: {exc}")) from None
+
+    def _key_hint(self) -> str:
+        if self.__key:
+            return f"check the key in ${self.key_env}"
+        return f"set {self.key_env} (or --api-key-env VAR)"
+
+    async def _preflight(self) -> None:
+        import aiohttp
+
+        session = await self._get_session()
+        timeout = aiohttp.ClientTimeout(total=min(self.timeout, 20.0))
+        served: list[str] = []
+        try:
+            async with session.get(f"{self.base_url}/models", timeout=timeout) as response:
+                if response.status in (401, 403):
+                    raise UsageError(f"{self.base_url} refused the request (HTTP {response.status}): {self._key_hint()}")
+                if response.status == 200:
+                    try:
+                        body = json.loads(await response.text())
+                        served = [str(m.get("id")) for m in body.get("data", []) if isinstance(m, dict)]
+                    except (ValueError, AttributeError):
+                        served = []
+                    if self.model in served:
+                        return
+            payload: dict[str, Any] = {"model": self.model, "max_tokens": 1, "temperature": 0}
+            if self.completions:
+                payload["prompt"] = "ping"
+            else:
+                payload["messages"] = [{"role": "user", "content": "ping"}]
+            async with session.post(self._endpoint(), json=payload, timeout=timeout) as response:
+                if response.status == 200 or response.status in RETRY_STATUSES:
+                    return
+                detail = _error_detail(await response.text())
+                if response.status in (401, 403):
+                    raise UsageError(f"{self.base_url} refused the request (HTTP {response.status}): {self._key_hint()}")
+                listed = f"; it serves: {', '.join(served[:8])}" if served else ""
+                raise UsageError(self._scrub(f"model '{self.model}' is not usable at {self.base_url} "
+                                             f"(HTTP {response.status}: {detail}){listed}"))
+        except aiohttp.ClientError as exc:
+            raise UsageError(self._scrub(f"cannot reach {self.base_url} ({type(exc).__name__}: {exc}); "
+                                         "is the server running? (--base-url)")) from None
+        except asyncio.TimeoutError:
+            raise UsageError(f"cannot reach {self.base_url}: no answer within {min(self.timeout, 20.0):g} s "
+                             "(--base-url, --timeout)") from None
+
+    # ---- predicting --------------------------------------------------------------------------------
+    def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
+        if not items:
+            return
+        out: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        future = self._submit(self._run(list(items), out))
+        remaining = len(items)
+        try:
+            while remaining:
+                message = out.get()
+                if isinstance(message, BaseException):
+                    raise message
+                remaining -= 1
+                yield message
+        finally:
+            if not future.done():
+                future.cancel()
+
+    async def _run(self, items: list[Item], out: queue.SimpleQueue[Any]) -> None:
+        try:
+            session = await self._get_session()
+            work = iter(enumerate(items))
+
+            async def worker() -> None:
+                for index, item in work:
+                    out.put((index, await self._answer(session, item)))
+
+            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(items)))))
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # a bug, not a request failure: surface it in the caller's thread
+            out.put(exc)
+
+    def _endpoint(self) -> str:
+        return f"{self.base_url}/{'completions' if self.completions else 'chat/completions'}"
+
+    def _payload(self, item: Item, n: int) -> dict[str, Any]:
+        payload: dict[str, Any] = {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.completions:
+            payload["prompt"] = self.template.text(item)
+            if self.logprobs:
+                payload["logprobs"] = self.logprobs
+        else:
+            messages = self.template.messages(item)
+            if item.images:
+                parts: list[dict[str, Any]] = [{"type": "text", "text": messages[-1]["content"]}]
+                parts.extend({"type": "image_url", "image_url": {"url": image_url(image)}} for image in item.images)
+                messages[-1] = {"role": "user", "content": parts}
+            payload["messages"] = messages
+            if self.logprobs:
+                payload["logprobs"] = True
+                payload["top_logprobs"] = self.logprobs
+        if n > 1:
+            payload["n"] = n
+        return payload
+
+    async def _answer(self, session: Any, item: Item) -> Prediction:
+        began = time.perf_counter()
+        texts: list[str] = []
+        token_logprobs: list[tuple[str, dict[str, float]]] | None = None
+        usage: Counter[str] = Counter()
+        finish: list[str] = []
+        try:
+            while len(texts) < self.samples:
+                want = self.samples - len(texts)
+                payload = self._payload(item, want if self._n_supported else 1)
+                try:
+                    body = await self._post(session, payload)
+                except _Permanent as exc:
+                    if exc.status == 400 and payload.get("n", 1) > 1 and self._n_supported:
+                        self._n_supported = False  # a server that rejects `n`: ask one sample at a time
+                        continue
+                    raise
+                choices = body["choices"][:want]
+                if not choices:
+                    raise _Transient("the response has no choices")
+                for choice in choices:
+                    texts.append(_choice_text(choice, self.completions))
+                    finish.append(str(choice.get("finish_reason")))
+                    if token_logprobs is None:
+                        token_logprobs = _choice_logprobs(choice, self.completions)
+                for key, value in (body.get("usage") or {}).items():
+                    if isinstance(value, int):
+                        usage[key] += value
+        except asyncio.CancelledError:
+            raise
+        except (_Transient, _Permanent) as exc:
+            return Prediction(choice=None, error=self._scrub(str(exc)), latency=time.perf_counter() - began)
+        except Exception as exc:  # e.g. an unreadable image file: this item fails, the run goes on
+            return Prediction(choice=None, error=self._scrub(f"{type(exc).__name__}: {exc}"),
+                              latency=time.perf_counter() - began)
+        latency = time.perf_counter() - began
+        extra: dict[str, Any] = {"usage": dict(usage), "finish_reason": finish[0] if len(finish) == 1 else finish}
+        return self._prediction(item, texts, token_logprobs, latency, extra)
+
+    def _prediction(self, item: Item, texts: list[str], token_logprobs: list[tuple[str, dict[str, float]]] | None,
+                    latency: float, extra: dict[str, Any]) -> Prediction:
+        keys = list(item.options)
+        if self.samples > 1:
+            votes = [parse_answer(text, item.options) for text in texts]
+            counts = Counter(v for v in votes if v is not None)
+            choice = counts.most_common(1)[0][0] if counts else None
+            probs = {k: counts.get(k, 0) / len(votes) for k in keys}
+            text = next((t for t, v in zip(texts, votes) if v == choice), texts[0])
+            return Prediction(choice=choice, probs=probs, confidence=vote_confidence(votes, len(keys)), text=text,
+                              samples=tuple(votes), latency=latency, extra=extra | {"sample_texts": texts})
+        text = texts[0]
+        choice = parse_answer(text, item.options)
+        probs = option_probs_from_logprobs(token_logprobs, keys, choice) if token_logprobs else None
+        confidence = probs[choice] if probs is not None and choice is not None else None
+        return Prediction(choice=choice, probs=probs, confidence=confidence, text=text, latency=latency, extra=extra)
+
+    async def _post(self, session: Any, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST with retries; returns the decoded body or raises _Transient/_Permanent after the last try."""
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        url = self._endpoint()
+        last: _Transient = _Transient("no attempt made")
+        for attempt in range(self.retries + 1):
+            if self._limiter is not None:
+                await self._limiter.wait()
+            try:
+                async with session.post(url, json=payload, timeout=timeout) as response:
+                    raw = await response.read()
+                    if response.status == 200:
+                        try:
+                            body = json.loads(raw)
+                            if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+                                raise ValueError("no 'choices' list")
+                            return body
+                        except ValueError as exc:
+                            raise _Transient(f"malformed response from the server ({exc}): "
+                                             f"{raw[:120].decode('utf-8', 'replace')!r}") from None
+                    detail = _error_detail(raw.decode("utf-8", "replace"))
+                    message = f"HTTP {response.status}: {detail}"
+                    if response.status in RETRY_STATUSES:
+                        raise _Transient(message, _retry_after(response.headers.get("Retry-After")))
+                    raise _Permanent(message, response.status)
+            except _Transient as exc:
+                last = exc
+            except asyncio.TimeoutError:
+                last = _Transient(f"no response within {self.timeout:g} s (--timeout)")
+            except aiohttp.ClientError as exc:
+                last = _Transient(f"connection failed ({type(exc).__name__}: {exc})")
+            if attempt < self.retries:
+                await asyncio.sleep(self._delay(attempt, last.wait))
+        raise _Transient(f"{last} (gave up after {self.retries + 1} attempts)")
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, 600.0)
+        ceiling = min(self.backoff_max, self.backoff * (2 ** attempt))
+        return ceiling * (0.5 + 0.5 * self._jitter.random())  # jitter: retries from many workers spread out
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _error_detail(text: str) -> str:
+    try:
+        body = json.loads(text)
+        error = body.get("error", body) if isinstance(body, dict) else body
+        message = error.get("message", error) if isinstance(error, dict) else error
+        text = str(message)
+    except ValueError:
+        pass
+    text = " ".join(text.split())
+    return text[:200] if text else "(empty body)"
+
+
+def _choice_text(choice: Mapping[str, Any], completions: bool) -> str:
+    if completions:
+        return str(choice.get("text") or "")
+    message = choice.get("message") or {}
+    content = message.get("content")
+    if isinstance(content, list):  # some servers return content parts
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return str(content or "")
+
+
+def _choice_logprobs(choice: Mapping[str, Any], completions: bool) -> list[tuple[str, dict[str, float]]] | None:
+    """Per generated token: (token, {alternative token: logprob}) including the token itself."""
+    logprobs = choice.get("logprobs")
+    if not logprobs:
+        return None
+    out: list[tuple[str, dict[str, float]]] = []
+    try:
+        if completions:
+            tokens = logprobs.get("tokens") or []
+            values = logprobs.get("token_logprobs") or [None] * len(tokens)
+            tops = logprobs.get("top_logprobs") or [None] * len(tokens)
+            for token, value, top in zip(tokens, values, tops):
+                alternatives = {str(t): float(v) for t, v in (top or {}).items()}
+                if value is not None:
+                    alternatives.setdefault(str(token), float(value))
+                out.append((str(token), alternatives))
+        else:
+            for entry in logprobs.get("content") or []:
+                alternatives = {str(a["token"]): float(a["logprob"]) for a in entry.get("top_logprobs") or []}
+                alternatives.setdefault(str(entry["token"]), float(entry["logprob"]))
+                out.append((str(entry["token"]), alternatives))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    return out or None
+
+
+def _token_key(token: str) -> str:
+    return token.strip().strip("()[]*.:").strip()
+
+
+def option_probs_from_logprobs(tokens: Sequence[tuple[str, Mapping[str, float]]], keys: Sequence[str],
+                               choice: str | None) -> dict[str, float] | None:
+    """Per-option probabilities from the answer token's top log-probabilities.
+
+    The answer token is the first generated token that reads as the parsed choice (so "A" the
+    article before the real answer is skipped); alternatives spelling the same key (" B", "B",
+    "(B") are summed, then normalised over the options.
+    """
+    if choice is None:
+        return None
+    for token, alternatives in tokens:
+        if _token_key(token) != choice:
+            continue
+        mass = {key: 0.0 for key in keys}
+        for alternative, logprob in alternatives.items():
+            key = _token_key(alternative)
+            if key in mass and math.isfinite(logprob):
+                mass[key] += math.exp(logprob)
+        total = sum(mass.values())
+        if total <= 0:
+            return None
+        return {key: value / total for key, value in mass.items()}
+    return None
+
+
+def image_url(image: Any) -> str:
+    """An OpenAI ``image_url`` value: URLs pass through, files and arrays become base64 data URLs."""
+    if isinstance(image, str) and image.startswith(("http://", "https://", "data:")):
+        return image
+    if isinstance(image, (str, Path)):
+        path = Path(image)
+        mime = mimetypes.guess_type(path.name)[0] or "image/png"
+        data = path.read_bytes()
+    else:
+        import io
+
+        from PIL import Image
+
+        picture = image if hasattr(image, "save") else Image.fromarray(image)
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG")
+        mime, data = "image/png", buffer.getvalue()
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+_SETTINGS = ("base_url", "api_key_env", "concurrency", "rpm", "timeout", "retries", "samples", "temperature",
+             "max_tokens", "completions", "logprobs", "template", "backoff", "backoff_max")
+
+
+def create(arg: str | None, **options: Any) -> OpenAICompatible:
+    """``openai:MODEL``: builds the adapter and runs the pre-flight check (unless ``preflight=False``)."""
+    preflight = options.pop("preflight", True)
+    model = OpenAICompatible(arg or "", **{k: v for k, v in options.items() if k in _SETTINGS and v is not None})
+    if preflight:
+        try:
+            model.preflight()
+        except BaseException:
+            model.close()
+            raise
+    return model
