@@ -1,0 +1,123 @@
+"""Flipped items for the report: clean vs perturbed question with a word-level diff.
+
+Chosen deterministically (ordered by a hash of the variant id, so neither file order nor the
+alphabet decides), capped per perturbation; answers that broke (correct → wrong) come first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from .rundata import is_missing
+
+_TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
+MAX_QUESTION_CHARS = 6000
+
+
+@dataclass(frozen=True)
+class FlipExample:
+    attack: str
+    perturbation: str
+    severity: int
+    item_id: str
+    direction: str  # "to_wrong" | "to_right"
+    clean_html: Markup
+    perturbed_html: Markup
+    answer: str
+    clean_choice: str
+    clean_confidence: float | None
+    perturbed_choice: str
+    perturbed_confidence: float | None
+    description: str
+    turn: int
+    details: dict[str, Any]
+
+
+def word_diff(before: str, after: str) -> tuple[Markup, Markup]:
+    """Both texts HTML-escaped, with removed words in <del> and added words in <ins>."""
+    a, b = _TOKEN.findall(before[:MAX_QUESTION_CHARS]), _TOKEN.findall(after[:MAX_QUESTION_CHARS])
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    left: list[str] = []
+    right: list[str] = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        old, new = str(escape("".join(a[i1:i2]))), str(escape("".join(b[j1:j2])))
+        if op == "equal":
+            left.append(old)
+            right.append(new)
+            continue
+        if i2 > i1:
+            left.append(f"<del>{old}</del>")
+        if j2 > j1:
+            right.append(f"<ins>{new}</ins>")
+    return Markup("".join(left)), Markup("".join(right))
+
+
+def _order_key(variant_id: str) -> str:
+    return hashlib.sha1(variant_id.encode("utf-8")).hexdigest()
+
+
+def _confidence(value: Any) -> float | None:
+    return None if is_missing(value) else float(value)
+
+
+def _choice(value: Any) -> str:
+    return "unparseable" if value is None or is_missing(value) else str(value)
+
+
+def _details(params: Any) -> dict[str, Any]:
+    """The params worth showing beside an example (MedFuzz p-value, distractor, template ...)."""
+    if not isinstance(params, str) or not params:
+        return {}
+    try:
+        data = json.loads(params)
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, (str, int, float, bool)) and k != "variant_key"}
+
+
+def flipped_examples(results: Any, per_perturbation: int = 5) -> list[FlipExample]:
+    """Up to ``per_perturbation`` flipped items for every (attack, perturbation, severity)."""
+    if results is None or results.empty or per_perturbation <= 0:
+        return []
+    needed = {"item_id", "attack", "perturbation", "severity", "correct", "question"}
+    if not needed.issubset(results.columns):
+        return []
+    frame = results
+    if "error" in frame.columns:
+        frame = frame[frame["error"].isna()]
+    if "repeat" in frame.columns:
+        frame = frame[frame["repeat"] == 0]
+    frame = frame.assign(_ok=frame["correct"].astype(bool) & (frame["choice"].notna() if "choice" in frame.columns
+                                                                else True))
+    clean = frame[frame["perturbation"] == "clean"].drop_duplicates(["attack", "item_id"])
+    perturbed = frame[frame["perturbation"] != "clean"]
+    paired = perturbed.merge(clean, on=["attack", "item_id"], suffixes=("", "_clean"))
+    flipped = paired[paired["_ok"] != paired["_ok_clean"]]
+    if flipped.empty:
+        return []
+    variant_ids = flipped["variant_id"] if "variant_id" in flipped.columns else flipped["item_id"] + flipped["perturbation"]
+    flipped = flipped.assign(_to_right=flipped["_ok"].astype(int), _key=variant_ids.astype(str).map(_order_key))
+    flipped = flipped.sort_values(["attack", "perturbation", "severity", "_to_right", "_key"], kind="stable")
+    chosen = flipped.groupby(["attack", "perturbation", "severity"], sort=False).head(per_perturbation)
+    out = []
+    for row in chosen.to_dict(orient="records"):
+        clean_html, perturbed_html = word_diff(str(row.get("question_clean") or ""), str(row.get("question") or ""))
+        out.append(FlipExample(
+            attack=str(row["attack"]), perturbation=str(row["perturbation"]), severity=int(row["severity"]),
+            item_id=str(row["item_id"]), direction="to_right" if row["_ok"] else "to_wrong",
+            clean_html=clean_html, perturbed_html=perturbed_html, answer=str(row.get("answer") or ""),
+            clean_choice=_choice(row.get("choice_clean")), clean_confidence=_confidence(row.get("confidence_clean")),
+            perturbed_choice=_choice(row.get("choice")), perturbed_confidence=_confidence(row.get("confidence")),
+            description=str(row.get("description") or ""), turn=int(row.get("turn") or 0),
+            details=_details(row.get("params")),
+        ))
+    return out

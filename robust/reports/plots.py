@@ -1,0 +1,215 @@
+"""Inline SVG plots (matplotlib, Agg backend, imported lazily). Each returns an SVG string, or
+None when the run has nothing to draw, so the report simply leaves the plot out."""
+
+from __future__ import annotations
+
+import functools
+import html
+import io
+import re
+from typing import Any, Callable, Mapping, TypeVar
+
+from .fmt import cell_label
+from .rundata import is_missing
+
+RED, BLUE, GREY, ORANGE = "#c0392b", "#2f6db5", "#8a8f98", "#d9822b"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _isolated(function: F) -> F:
+    """Draw with our settings only: labels from a bench are never parsed as math (``$``), and the
+    caller's matplotlib settings are left as they were."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False, "font.family": "sans-serif", "font.size": 8}):
+            return function(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _svg(fig: Any, name: str) -> str:
+    """The figure as an inline <svg> element: text kept as text, ids unique per plot, no metadata."""
+    plt = _pyplot()
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": f"robust-{name}"}):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
+    text = re.sub(r"\s*xmlns:xlink=\"[^\"]*\"", "", text)
+    text = text.replace('xmlns="http://www.w3.org/2000/svg"', "", 1)
+    return text.replace("<svg ", f'<svg role="img" aria-label="{html.escape(name, quote=True)}" class="plot" ', 1)
+
+
+def _style(ax: Any) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8)
+    ax.grid(True, color="#e5e7eb", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+@_isolated
+def forest(table: Any, alpha: float = 0.05) -> str | None:
+    """Δ (points) with 95% CIs, one line per perturbation; significant drops in red."""
+    rows = [r for r in table.to_dict(orient="records") if not is_missing(r.get("delta"))]
+    if not rows:
+        return None
+    plt = _pyplot()
+    height = 0.9 + 0.28 * len(rows)
+    fig, ax = plt.subplots(figsize=(7.0, height))
+    for y, row in enumerate(reversed(rows)):
+        significant = not is_missing(row.get("p_adjusted")) and float(row["p_adjusted"]) < alpha
+        color = (RED if float(row["delta"]) < 0 else BLUE) if significant else GREY
+        low, high = row.get("ci_low"), row.get("ci_high")
+        if not is_missing(low) and not is_missing(high):
+            ax.plot([100 * float(low), 100 * float(high)], [y, y], color=color, linewidth=2, solid_capstyle="round")
+        ax.plot([100 * float(row["delta"])], [y], "o", color=color, markersize=5)
+    labels = [f"{r['attack']}: {cell_label(r)}" if len({x['attack'] for x in rows}) > 1 else cell_label(r)
+              for r in reversed(rows)]
+    ax.set_yticks(range(len(rows)), labels)
+    ax.axvline(0, color="#444", linewidth=0.8)
+    ax.set_xlabel("Δ accuracy vs clean (percentage points, 95% CI)", fontsize=9)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    _style(ax)
+    return _svg(fig, "forest plot of accuracy change with confidence intervals")
+
+
+@_isolated
+def severity(table: Any) -> str | None:
+    """Accuracy and calibration shift against severity, one line per degradation type."""
+    import pandas as pd
+
+    graded = table[table["severity"] > 0]
+    if graded.empty:
+        return None
+    has_shift = graded["calibration_shift_perturbed"].notna().any()
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2 if has_shift else 1, figsize=(8.5 if has_shift else 5.0, 3.2), squeeze=False)
+    for (attack, perturbation), group in graded.groupby(["attack", "perturbation"], sort=True):
+        group = group.sort_values("severity")
+        clean_acc = group["accuracy_clean"].dropna()
+        x = [0, *group["severity"].tolist()]
+        acc = [clean_acc.iloc[0] if len(clean_acc) else float("nan"), *group["accuracy_perturbed"].tolist()]
+        line = axes[0][0].plot(x, [100 * a for a in acc], marker="o", markersize=3, label=str(perturbation))[0]
+        if has_shift:
+            clean_shift = group["calibration_shift_clean"].dropna()
+            shift = [clean_shift.iloc[0] if len(clean_shift) else float("nan"),
+                     *pd.to_numeric(group["calibration_shift_perturbed"]).tolist()]
+            axes[0][1].plot(x, shift, marker="o", markersize=3, color=line.get_color())
+    axes[0][0].set_ylabel("accuracy (%)", fontsize=9)
+    for ax in axes[0]:
+        ax.set_xlabel("severity (0 = clean)", fontsize=9)
+        _style(ax)
+    if has_shift:
+        axes[0][1].set_ylabel("calibration shift (conf. − acc.)", fontsize=9)
+        axes[0][1].axhline(0, color="#444", linewidth=0.8)
+    axes[0][0].legend(fontsize=7, frameon=False)
+    return _svg(fig, "accuracy and calibration shift against severity")
+
+
+@_isolated
+def reliability(results: Any, n_bins: int = 10) -> str | None:
+    """Reliability diagram, clean vs perturbed answers, from the results' confidences."""
+    import numpy as np
+
+    if results is None or "confidence" not in results.columns:
+        return None
+    from ..stats.calibration import reliability_curve
+
+    frame = results
+    if "error" in frame.columns:
+        frame = frame[frame["error"].isna()]
+    conf = frame["confidence"].astype(float)
+    frame = frame[conf.notna() & (conf >= 0) & (conf <= 1)]
+    if frame.empty:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(3.8, 3.6))
+    ax.plot([0, 100], [0, 100], color="#444", linewidth=0.8, linestyle="--", label="perfect calibration")
+    drawn = False
+    for label, mask, color in (("clean", frame["perturbation"] == "clean", BLUE),
+                               ("perturbed", frame["perturbation"] != "clean", RED)):
+        part = frame[mask]
+        if part.empty:
+            continue
+        correct = part["correct"].astype(bool).to_numpy().copy()
+        if "choice" in part.columns:
+            correct &= part["choice"].notna().to_numpy()
+        curve = reliability_curve(part["confidence"].to_numpy(dtype=np.float64), correct, n_bins=n_bins)
+        ax.plot(100 * curve.mean_confidence, 100 * curve.accuracy, marker="o", markersize=3, color=color,
+                label=f"{label} (n = {len(part):,})")
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("confidence (%)", fontsize=9)
+    ax.set_ylabel("accuracy (%)", fontsize=9)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    _style(ax)
+    return _svg(fig, "reliability diagram clean versus perturbed")
+
+
+@_isolated
+def accuracy_vs_shift(table: Any) -> str | None:
+    """The Dunning-Kruger view: accuracy against calibration shift, clean and per perturbation."""
+    rows = [r for r in table.to_dict(orient="records")
+            if not is_missing(r.get("calibration_shift_perturbed")) and not is_missing(r.get("accuracy_perturbed"))]
+    if not rows:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.6, 3.6))
+    clean = [r for r in rows if not is_missing(r.get("calibration_shift_clean"))]
+    if clean:
+        ax.plot([100 * float(clean[0]["accuracy_clean"])], [float(clean[0]["calibration_shift_clean"])], "s",
+                color=BLUE, markersize=7, label="clean")
+    xs = [100 * float(r["accuracy_perturbed"]) for r in rows]
+    ys = [float(r["calibration_shift_perturbed"]) for r in rows]
+    ax.plot(xs, ys, "o", color=ORANGE, markersize=5, label="perturbed")
+    if len(rows) <= 12:
+        for x, y, row in zip(xs, ys, rows):
+            ax.annotate(cell_label(row), (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    ax.axhline(0, color="#444", linewidth=0.8)
+    ax.set_xlabel("accuracy (%)", fontsize=9)
+    ax.set_ylabel("calibration shift (conf. − acc.)", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    _style(ax)
+    return _svg(fig, "accuracy against calibration shift")
+
+
+@_isolated
+def bars(title: str, values: Mapping[str, Any]) -> str | None:
+    """A bar per key (per-position accuracy, ProbMed / MediConfusion scores ...)."""
+    numbers = {str(k): float(v) for k, v in values.items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and not is_missing(v)}
+    if len(numbers) < 2:
+        return None
+    as_percent = all(0.0 <= v <= 1.0 for v in numbers.values())
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(3.5, 0.55 * len(numbers) + 1.5), 2.8))
+    heights = [100 * v if as_percent else v for v in numbers.values()]
+    ax.bar(range(len(numbers)), heights, color=BLUE, width=0.6)
+    ax.set_xticks(range(len(numbers)), list(numbers), rotation=30 if len(numbers) > 6 else 0, ha="right"
+                  if len(numbers) > 6 else "center")
+    if as_percent:
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("%", fontsize=9)
+    ax.set_title(title, fontsize=9)
+    _style(ax)
+    return _svg(fig, title)

@@ -1,0 +1,168 @@
+"""A finished run folder read back for reporting: config, summary and (lazily) the results table.
+
+Reports are built from the folder only, so ``robust report RUN_DIR`` works on any finished run.
+Summary columns that an older or newer stats layer did not write come back as NaN, so every
+renderer can treat "absent" the same way as "not measured".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import InputError, UsageError
+from .redact import redact
+
+#: Columns every renderer may read; the stats layer may add more (they are kept too).
+SUMMARY_FIELDS = (
+    "attack", "perturbation", "severity", "n", "accuracy_clean", "accuracy_perturbed", "delta", "ci_low",
+    "ci_high", "flips_to_wrong", "flips_to_right", "p_value", "p_adjusted", "test", "correction", "ece_clean",
+    "ece_perturbed", "invalid_rate", "calibration_shift_clean", "calibration_shift_perturbed",
+)
+TEXT_FIELDS = ("attack", "perturbation", "test", "correction")
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def summary_table(rows: Any, results: Any = None) -> Any:
+    """The per-cell summary as a DataFrame with every field of SUMMARY_FIELDS present.
+
+    ``rows`` is a DataFrame (``robust.stats.summarize``) or summary.json's ``perturbations`` list.
+    Calibration shift (mean confidence - accuracy, MedQ-Deg) is taken from the stats layer when it
+    wrote it, else derived from ``results`` when those are at hand.
+    """
+    import numpy as np
+    import pandas as pd
+
+    table = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    if "perturbation" not in table.columns and "name" in table.columns:
+        table = table.rename(columns={"name": "perturbation"})
+    if "calibration_shift" in table.columns and "calibration_shift_perturbed" not in table.columns:
+        table["calibration_shift_perturbed"] = table["calibration_shift"]
+    for name in SUMMARY_FIELDS:
+        if name not in table.columns:
+            table[name] = "" if name in TEXT_FIELDS else np.nan
+    table["severity"] = pd.to_numeric(table["severity"], errors="coerce").fillna(0).astype("int64")
+    for name in TEXT_FIELDS:
+        table[name] = table[name].fillna("").astype(str)
+    numeric = [c for c in SUMMARY_FIELDS if c not in TEXT_FIELDS and c != "severity"]
+    table[numeric] = table[numeric].apply(pd.to_numeric, errors="coerce").astype("float64")
+    if results is not None and len(table) and table["calibration_shift_perturbed"].isna().all():
+        _derive_calibration_shift(table, results)
+    return table.reset_index(drop=True)
+
+
+def _derive_calibration_shift(table: Any, results: Any) -> None:
+    """Fill calibration_shift_* per cell from the results' confidences (NaN where unknown)."""
+    import numpy as np
+    import pandas as pd
+
+    needed = {"item_id", "attack", "perturbation", "severity", "correct", "confidence"}
+    if not needed.issubset(results.columns):
+        return
+    frame = results
+    if "error" in frame.columns:
+        frame = frame[frame["error"].isna()]
+    if "repeat" in frame.columns:
+        frame = frame[(frame["perturbation"] != "clean") | (frame["repeat"] == 0)]
+    frame = frame[pd.to_numeric(frame["confidence"], errors="coerce").notna()]
+    correct = frame["correct"].astype(bool)
+    if "choice" in frame.columns:
+        correct = correct & frame["choice"].notna()
+    frame = frame.assign(_correct=correct.astype(float), _conf=frame["confidence"].astype(float))
+    clean = frame[frame["perturbation"] == "clean"].drop_duplicates(["attack", "item_id"])
+    perturbed = frame[frame["perturbation"] != "clean"]
+    for index, row in table.iterrows():
+        cell = perturbed[(perturbed["attack"] == row["attack"]) & (perturbed["perturbation"] == row["perturbation"])
+                         & (perturbed["severity"] == row["severity"])]
+        if cell.empty:
+            continue
+        table.at[index, "calibration_shift_perturbed"] = float(cell["_conf"].mean() - cell["_correct"].mean())
+        base = clean[(clean["attack"] == row["attack"]) & clean["item_id"].isin(cell["item_id"])]
+        if not base.empty:
+            table.at[index, "calibration_shift_clean"] = float(base["_conf"].mean() - base["_correct"].mean())
+    table["calibration_shift_clean"] = table["calibration_shift_clean"].astype(np.float64)
+
+
+@dataclass
+class RunData:
+    """What a report needs from one run folder. ``results`` loads on first use (it can be large)."""
+
+    run_dir: Path
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    _results: Any = field(default=None, repr=False)
+    _results_loaded: bool = field(default=False, repr=False)
+    _table: Any = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> "RunData":
+        folder = Path(run_dir)
+        if not folder.is_dir():
+            raise UsageError(f"{folder} is not a run folder (no such directory)")
+        summary = _read_json(folder / "summary.json", what="summary")
+        config = _read_json(folder / "config.json", what="config", required=False) or {}
+        if not isinstance(summary.get("perturbations"), list):
+            raise InputError("missing or not a list", path=folder / "summary.json", field="perturbations")
+        return cls(run_dir=folder, config=redact(config), summary=redact(summary))
+
+    @classmethod
+    def from_frames(cls, run_dir: Path, config: Mapping[str, Any], summary: Mapping[str, Any], results: Any) -> "RunData":
+        return cls(run_dir=run_dir, config=redact(dict(config)), summary=redact(dict(summary)), _results=results,
+                   _results_loaded=True)
+
+    @property
+    def results(self) -> Any:
+        """The results table, or None when results.parquet is absent or unreadable."""
+        if not self._results_loaded:
+            self._results_loaded = True
+            path = self.run_dir / "results.parquet"
+            if path.is_file():
+                import pandas as pd
+
+                try:
+                    self._results = pd.read_parquet(path)
+                except Exception:  # a damaged table must not stop the rest of the report
+                    self._results = None
+        return self._results
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            self._table = summary_table(self.summary.get("perturbations", []), self.results)
+        return self._table
+
+    @property
+    def attack_metrics(self) -> dict[str, Any]:
+        metrics = self.summary.get("attack_metrics")
+        return metrics if isinstance(metrics, dict) else {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field from summary.json, falling back to config.json."""
+        value = self.summary.get(key)
+        return self.config.get(key, default) if value is None else value
+
+    @property
+    def title(self) -> str:
+        return f"{self.get('model', '?')} · {self.get('attack', '?')} · {self.get('bench', '?')}"
+
+
+def _read_json(path: Path, *, what: str, required: bool = True) -> dict[str, Any] | None:
+    if not path.is_file():
+        if not required:
+            return None
+        raise UsageError(f"{path.parent} is not a finished run folder: {path.name} is missing")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg})", path=path, line=exc.lineno) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the {what}: {exc}", path=path) from None
+    if not isinstance(data, dict):
+        raise InputError(f"the {what} must be a JSON object", path=path)
+    return data
