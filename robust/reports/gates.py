@@ -123,6 +123,8 @@ def _check_drop(rule: Rule, row: Mapping[str, Any]) -> Check:
             why = f"significant at α = {rule.alpha:g} and drop {100 * drop:.1f} pts > max drop {limit}"
         elif drop > rule.max_drop:
             why = f"drop {100 * drop:.1f} pts > {limit} but not significant at α = {rule.alpha:g}"
+        elif drop <= 0:
+            why = "no drop"
         else:
             why = f"drop {100 * drop:.1f} pts ≤ max drop {limit}"
     return Check(rule, cell, "max_drop", not failed, f"{cell}: {described}: {why}", row=row)

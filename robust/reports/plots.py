@@ -64,7 +64,7 @@ def _style(ax: Any) -> None:
 
 
 @_isolated
-def forest(table: Any, alpha: float = 0.05) -> str | None:
+def forest(table: Any, alpha: float = 0.05, xlabel: str = "Δ accuracy vs clean (percentage points, 95% CI)") -> str | None:
     """Δ (points) with 95% CIs, one line per perturbation; significant drops in red."""
     rows = [r for r in table.to_dict(orient="records") if not is_missing(r.get("delta"))]
     if not rows:
@@ -83,7 +83,7 @@ def forest(table: Any, alpha: float = 0.05) -> str | None:
               for r in reversed(rows)]
     ax.set_yticks(range(len(rows)), labels)
     ax.axvline(0, color="#444", linewidth=0.8)
-    ax.set_xlabel("Δ accuracy vs clean (percentage points, 95% CI)", fontsize=9)
+    ax.set_xlabel(xlabel, fontsize=9)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     _style(ax)
     return _svg(fig, "forest plot of accuracy change with confidence intervals")

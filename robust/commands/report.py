@@ -1,0 +1,42 @@
+"""``robust report RUN_DIR``: re-render a finished run's report (html, md, json or junit)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+HELP = "render the report of a finished run folder (html, md, json or junit), without any model call"
+
+
+def add_parser(sub: Any, argv: Sequence[str]) -> None:
+    parser = sub.add_parser("report", help=HELP, description=HELP + ".")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="run folder (holds config.json, summary.json, results.parquet)")
+    parser.add_argument("--format", dest="fmt", default="html", choices=("html", "md", "json", "junit"),
+                        help="html (default, self-contained), md (pull-request comment), json (versioned summary), "
+                             "junit (one test case per perturbation gate)")
+    parser.add_argument("--out", help="file to write; '-' for stdout (default: RUN_DIR/report.html, report.md, "
+                                      "report.json or junit.xml)")
+    parser.add_argument("--policy", help="gates.yaml for --format junit (default: max drop 5 points at alpha 0.05)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..reports import SUFFIXES, load_policy, render
+
+    if args.policy and args.fmt != "junit":
+        raise UsageError("--policy applies to --format junit only (use `robust gate` to check a policy)")
+    rules = load_policy(args.policy) if args.policy else None
+    text = render(args.run_dir, args.fmt, rules=rules)
+    if args.out == "-":
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.out) if args.out else Path(args.run_dir) / SUFFIXES[args.fmt]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc}") from None
+    print(path)
+    return 0
