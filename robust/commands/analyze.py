@@ -1,0 +1,183 @@
+"""``robust analyze FILE --bench ...``: statistics and report on predictions recorded elsewhere, no model.
+
+Two ways to join the recorded answers to the bench:
+
+* without ``--attack``, each record is one variant as written (item id, perturbation/severity or
+  variant id): answers from any pipeline, on any perturbations, get the paired statistics;
+* with ``--attack NAME`` (and its flags and ``--seed``), the attack's variants are regenerated
+  and each must have a record with its variant id (or item id + perturbation); attack-specific
+  metrics are computed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+HELP = "run the statistics and report on recorded predictions (JSON Lines) without any model"
+
+
+def _attack_name(argv: Sequence[str]) -> str | None:
+    from .attack import _attack_name as find
+
+    return find(argv)
+
+
+def add_parser(sub: Any, argv: Sequence[str]) -> None:
+    parser = sub.add_parser("analyze", help=HELP, description=HELP + ". Record format: docs/models.md (replay).")
+    parser.add_argument("file", help="recorded predictions, JSON Lines (item_id, variant_id or perturbation, "
+                        "choice or response, optional probs)")
+    parser.add_argument("--bench", default="medqa", help="named bench the items come from (default medqa)")
+    parser.add_argument("--data", help="benchmark file (default: the bench's bundled sample)")
+    parser.add_argument("--map", dest="mapping", help="column mapping for generic files: question=stem,answer=label,...")
+    parser.add_argument("--attack", help="regenerate this attack's variants and join records on variant ids")
+    parser.add_argument("--seed", type=int, default=0, help="the seed the variants were made with (default 0)")
+    parser.add_argument("--limit", type=int, help="use only the first N items of the bench")
+    parser.add_argument("--out", help="run folder (default runs/<timestamp>-<bench>-analyze)")
+    parser.add_argument("--quiet", action="store_true", help="no table; print only the run folder")
+    name = _attack_name(argv) if argv and argv[0] == "analyze" else None
+    if name:
+        from ..attacks import ATTACKS
+        from ..errors import RobustError
+
+        try:
+            ATTACKS.load(name).add_arguments(parser)
+        except RobustError:
+            pass  # reported properly in run()
+
+
+def _recorded_attack(names: list[str], label: str) -> Any:
+    from ..attacks.base import Attack
+
+    class Recorded(Attack):
+        """Stands in for the attack that made the recorded variants: no variants, no extra metrics."""
+
+        name = label
+
+        def perturbation_names(self) -> list[str]:
+            return names
+
+        def variants(self, items: Sequence[Any], *, seed: int) -> list[Any]:
+            return []
+
+    return Recorded()
+
+
+def _variant_from_record(record: Any, item: Any) -> Any:
+    from ..items import Variant
+
+    attack, perturbation, severity, params = record.attack or "replay", record.perturbation, record.severity, {}
+    turn, repeat = record.turn, record.repeat
+    if record.variant_id is not None:
+        _, _, rest = record.variant_id.rpartition("::")
+        attack_part, slash, tail = rest.partition("/")
+        if slash:
+            attack = attack_part
+            head, *extras = tail.split("#")
+            perturbation, at, level = head.partition("@")
+            severity = int(level) if at and level.isdigit() else 0
+            for extra in extras:
+                if extra[:1] == "t" and extra[1:].isdigit():
+                    turn = int(extra[1:])
+                elif extra[:1] == "r" and extra[1:].isdigit():
+                    repeat = int(extra[1:])
+                else:
+                    params = {"variant_key": extra}
+    if record.question is not None:
+        item = item.replace(question=record.question)
+    return Variant(item=item, source_id=record.item_id, attack=attack, perturbation=perturbation or "clean",
+                   severity=severity, params=params, turn=turn, repeat=repeat)
+
+
+def pairs_from_records(records: Sequence[Any], items: Mapping[str, Any], path: Path) -> list[tuple[Any, Any]]:
+    """Each record as (variant, prediction); every item with records needs a clean one."""
+    from ..errors import InputError
+    from ..models.replay import record_prediction
+
+    pairs = []
+    for record in records:
+        item = items.get(record.item_id)
+        if item is None:
+            raise InputError(f"item '{record.item_id}' is not in the bench (check --bench/--data; ids are the "
+                             "bench's item ids)", path=path, line=record.line, field="item_id")
+        variant = _variant_from_record(record, item)
+        pairs.append((variant, record_prediction(record, item, path)))
+    with_clean = {v.source_id for v, _ in pairs if v.is_clean}
+    lacking = sorted({v.source_id for v, _ in pairs} - with_clean)
+    if lacking:
+        shown = ", ".join(lacking[:3]) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
+        raise InputError(f"no clean (unperturbed) answer for {len(lacking)} items: {shown}; paired statistics "
+                         "compare each perturbed answer with the clean one", path=path)
+    return pairs
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..benches import load_bench
+    from ..benches.generic import parse_mapping
+    from ..errors import UsageError
+    from ..models.replay import ReplayModel
+    from ..run.experiment import _write_json, file_sha256, finish, versions
+    from ..run.runner import RunCounters
+    from ._console import print_summary
+
+    started = time.time()
+    path = Path(args.file)
+    model = ReplayModel(path)
+    bench_items, data_path, bundled = load_bench(args.bench, args.data, mapping=parse_mapping(args.mapping),
+                                                 limit=args.limit)
+    by_id = {item.id: item for item in bench_items}
+    counters = RunCounters()
+    if args.attack:
+        from ..attacks import ATTACKS
+        from ..run.runner import Runner
+        from ..run.store import ResponseStore
+
+        attack = ATTACKS.load(args.attack).from_args(args)
+        answered = {r.item_id for r in model.records}
+        items = [item for item in bench_items if item.id in answered]
+        if not items:
+            raise UsageError(f"none of the item ids in {path} are in the bench '{args.bench}'")
+        attack.check(items)
+        model.bind(attack.variants(items, seed=args.seed))
+        store = ResponseStore(":memory:")  # recorded answers are not model answers: keep them out of the cache
+        runner = Runner(model, store)
+        pairs = attack.execute(items, runner.evaluate, seed=args.seed)
+        store.close()
+        counters = runner.counters
+        attack_options: Mapping[str, Any] = dict(attack.options())
+    else:
+        pairs = pairs_from_records(model.records, by_id, path)
+        seen = {v.source_id for v, _ in pairs}
+        items = [item for item in bench_items if item.id in seen]
+        names = list(dict.fromkeys(v.perturbation for v, _ in pairs if not v.is_clean))
+        label = next((v.attack for v, _ in pairs if not v.is_clean), "replay")
+        attack = _recorded_attack(names, label)
+        counters.cache_hits = len(pairs)
+        attack_options = {}
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir = Path(args.out) if args.out else Path("runs") / f"{stamp}-{args.bench}-analyze"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the run folder {out_dir}: {exc}") from None
+    config_record: dict[str, Any] = {
+        "command": ["robust", *sys.argv[1:]], "bench": args.bench, "data": str(data_path),
+        "data_sha256": file_sha256(Path(data_path)), "bundled_sample": bundled, "limit": args.limit,
+        "seed": args.seed, "model": model.spec, "fingerprint": dict(model.fingerprint()),
+        "predictions": str(path), "predictions_sha256": file_sha256(path), "attack": attack.name,
+        "attack_options": attack_options, "versions": versions(),
+        "started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
+        "status": "running",
+    }
+    _write_json(out_dir / "config.json", config_record)
+    result = finish(config_record, items, pairs, counters, out_dir, started, attack)
+    if args.quiet:
+        print(result.out_dir)
+    else:
+        print_summary(result.summary_json)
+        print(f"{len(pairs)} recorded answers analysed; run folder: {result.out_dir}")
+    return 0

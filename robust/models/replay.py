@@ -1,0 +1,231 @@
+"""``replay:FILE`` — answers recorded elsewhere, read back from JSON Lines.
+
+One line per answered variant::
+
+    {"item_id": "q17", "variant_id": "q17::bias/recency", "response": "The answer is B", "probs": {"A": 0.1, "B": 0.9}}
+    {"item_id": "q17", "perturbation": "clean", "choice": "A"}
+
+Fields: ``item_id`` (required); ``variant_id``, or ``perturbation`` (default ``clean``) with optional
+``severity``/``attack``/``turn``/``repeat``; ``choice`` (an option key or null) or ``response``
+(text, parsed like any model output); optional ``probs`` (key -> probability, or a list in option
+order), ``confidence``, ``samples`` (sampled choices: vote confidence), ``question`` (the exact
+text the model saw), ``error``.
+
+As a model, it answers an item when it was bound to the variants (``robust analyze --attack``
+does that, joining on the variant id) or when a record names the item id and the exact question.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from ..errors import InputError, ModelError, UsageError
+from ..items import Item, Prediction, Variant
+from .base import BaseModel, stable_hash
+from .parsing import PARSER_VERSION, parse_answer
+
+REPLAY_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Record:
+    line: int
+    item_id: str
+    variant_id: str | None
+    attack: str | None
+    perturbation: str
+    severity: int
+    turn: int
+    repeat: int
+    data: Mapping[str, Any]
+
+    @property
+    def question(self) -> str | None:
+        value = self.data.get("question")
+        return value if isinstance(value, str) else None
+
+    def matches(self, variant: Variant) -> bool:
+        if self.variant_id is not None:
+            return self.variant_id == variant.id
+        return (self.item_id == variant.source_id and self.perturbation == variant.perturbation
+                and self.severity == variant.severity and self.turn == variant.turn and self.repeat == variant.repeat
+                and (self.attack is None or self.attack == variant.attack))
+
+
+def _int(record: Mapping[str, Any], name: str, path: Path, line: int) -> int:
+    value = record.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"must be an integer, got {value!r}", path=path, line=line, field=name)
+    return value
+
+
+def load_records(path: str | Path) -> list[Record]:
+    file = Path(path)
+    if not file.is_file():
+        raise InputError("no such file (recorded predictions, JSON Lines)", path=file)
+    records: list[Record] = []
+    with file.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON ({exc.msg})", path=file, line=line_number) from None
+            if not isinstance(data, dict):
+                raise InputError("each line must be a JSON object", path=file, line=line_number)
+            item_id = data.get("item_id", data.get("id"))
+            if item_id is None or str(item_id) == "":
+                raise InputError("missing (which item was answered?)", path=file, line=line_number, field="item_id")
+            if not any(name in data for name in ("choice", "response", "text", "error", "samples")):
+                raise InputError("no answer: give 'choice' (an option key), 'response' (text) or 'error'",
+                                 path=file, line=line_number, field="choice")
+            variant_id = data.get("variant_id")
+            records.append(Record(
+                line=line_number, item_id=str(item_id), variant_id=str(variant_id) if variant_id is not None else None,
+                attack=str(data["attack"]) if data.get("attack") is not None else None,
+                perturbation=str(data.get("perturbation") or "clean"),
+                severity=_int(data, "severity", file, line_number), turn=_int(data, "turn", file, line_number),
+                repeat=_int(data, "repeat", file, line_number), data=data,
+            ))
+    if not records:
+        raise InputError("no recorded predictions in the file", path=file)
+    return records
+
+
+def record_prediction(record: Record, item: Item, path: str | Path) -> Prediction:
+    """A record as the Prediction it stands for; option keys and probabilities are checked."""
+    data = record.data
+    text = str(data.get("response", data.get("text")) or "")
+    choice = data.get("choice")
+    if choice is not None and not isinstance(choice, str):
+        raise InputError(f"must be an option key such as {next(iter(item.options))!r} or null, got {choice!r}",
+                         path=path, line=record.line, field="choice")
+    if choice is None and "choice" not in data and text:
+        choice = parse_answer(text, item.options)
+    if choice is not None and choice not in item.options:
+        choice = parse_answer(choice, item.options)  # "(B)" and friends; an unknown key reads as unparseable
+    probs = _probs(data.get("probs"), item, path, record.line)
+    samples: tuple[str | None, ...] = ()
+    confidence = data.get("confidence")
+    if data.get("samples") is not None:
+        raw = data["samples"]
+        if not isinstance(raw, list) or not raw:
+            raise InputError("must be a non-empty list of sampled answers", path=path, line=record.line, field="samples")
+        samples = tuple(s if s is None or s in item.options else parse_answer(str(s), item.options) for s in raw)
+        if choice is None and "choice" not in data and not text:
+            from collections import Counter
+
+            counts = Counter(s for s in samples if s is not None)
+            choice = counts.most_common(1)[0][0] if counts else None
+        if confidence is None:
+            from ..stats.votes import vote_confidence
+
+            confidence = vote_confidence(samples, len(item.options))
+    if confidence is None and probs is not None and choice is not None:
+        confidence = probs[choice]
+    if confidence is not None and (not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1):
+        raise InputError(f"must be a number in [0, 1], got {confidence!r}", path=path, line=record.line,
+                         field="confidence")
+    error = data.get("error")
+    return Prediction(choice=choice, probs=probs, confidence=float(confidence) if confidence is not None else None,
+                      text=text or (choice or ""), samples=samples, error=str(error) if error else None,
+                      extra={"replay_line": record.line})
+
+
+def _probs(raw: Any, item: Item, path: str | Path, line: int) -> dict[str, float] | None:
+    if raw is None:
+        return None
+    keys = list(item.options)
+    if isinstance(raw, list):
+        if len(raw) != len(keys):
+            raise InputError(f"{len(raw)} probabilities for {len(keys)} options", path=path, line=line, field="probs")
+        raw = dict(zip(keys, raw))
+    if not isinstance(raw, dict):
+        raise InputError("must map option keys to probabilities", path=path, line=line, field="probs")
+    unknown = [k for k in raw if k not in item.options]
+    if unknown:
+        raise InputError(f"{unknown[0]!r} is not an option of item {item.id} ({', '.join(keys)})", path=path,
+                         line=line, field="probs")
+    values: dict[str, float] = {}
+    for key in keys:
+        value = raw.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise InputError(f"probability of {key} must be a non-negative number, got {value!r}", path=path,
+                             line=line, field="probs")
+        values[key] = float(value)
+    return values
+
+
+def _content_key(item: Item) -> str:
+    return stable_hash(item.prompt_payload())
+
+
+class ReplayModel(BaseModel):
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.records = load_records(self.path)
+        self.spec = f"replay:{self.path}"
+        self.batch_size = 1024
+        self._sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        self._bound: dict[str, Record] = {}
+        self._by_question: dict[tuple[str, str], Record] = {}
+        for record in self.records:
+            if record.question is not None:
+                self._by_question[(record.item_id, record.question.strip())] = record
+
+    def fingerprint(self) -> Mapping[str, Any]:
+        return {"adapter": "replay", "file_sha256": self._sha256, "parser": PARSER_VERSION, "version": REPLAY_VERSION}
+
+    def bind(self, variants: Sequence[Variant]) -> None:
+        """Join records to variants (by variant id, else item id + perturbation + severity).
+
+        Every variant needs a record: the error names what is missing, before any statistics.
+        """
+        by_variant = {r.variant_id: r for r in self.records if r.variant_id is not None}
+        by_parts: dict[tuple[str, str, int, int, int], list[Record]] = {}
+        for record in self.records:
+            if record.variant_id is None:
+                by_parts.setdefault((record.item_id, record.perturbation, record.severity, record.turn, record.repeat),
+                                    []).append(record)
+        missing: list[str] = []
+        for variant in variants:
+            record = by_variant.get(variant.id)
+            if record is None:
+                candidates = by_parts.get((variant.source_id, variant.perturbation, variant.severity, variant.turn,
+                                           variant.repeat), [])
+                record = next((r for r in candidates if r.matches(variant)), None)
+            if record is None:
+                missing.append(variant.id)
+            else:
+                self._bound[_content_key(variant.item)] = record
+        if missing:
+            shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            raise InputError(f"no recorded answer for {len(missing)} of {len(variants)} variants: {shown} "
+                             "(give variant_id, or item_id + perturbation [+ severity])", path=self.path)
+
+    def _record_for(self, item: Item) -> Record | None:
+        record = self._bound.get(_content_key(item))
+        if record is None:
+            record = self._by_question.get((item.id, item.question.strip()))
+        return record
+
+    def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
+        for index, item in enumerate(items):
+            record = self._record_for(item)
+            if record is None:
+                raise ModelError(f"{self.path}: no recorded answer for item {item.id} "
+                                 f"(question: {item.question[:60]!r}); records match by variant_id through "
+                                 "`robust analyze --attack`, or by item_id + the exact 'question' text")
+            yield index, record_prediction(record, item, self.path)
+
+
+def create(arg: str | None, **options: Any) -> ReplayModel:
+    if not arg:
+        raise UsageError("replay needs a file: replay:predictions.jsonl")
+    return ReplayModel(arg)
