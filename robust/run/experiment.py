@@ -54,6 +54,25 @@ class Run:
 
         return write_report(self.out_dir, Path(path) if path is not None else self.out_dir / "report.html")
 
+    def assert_robust(self, max_drop: float = 0.05, alpha: float = 0.05, perturbations: Sequence[str] | str | None = None,
+                      strict: bool = False) -> None:
+        """See robust.testing.assert_robust."""
+        from ..testing import assert_robust
+
+        assert_robust(self, max_drop=max_drop, alpha=alpha, perturbations=perturbations, strict=strict)
+
+    def assert_calibrated(self, max_shift: float = 0.10, perturbations: Sequence[str] | str | None = None) -> None:
+        """See robust.testing.assert_calibrated."""
+        from ..testing import assert_calibrated
+
+        assert_calibrated(self, max_shift=max_shift, perturbations=perturbations)
+
+    def assert_no_dunning_kruger(self, alpha: float = 0.05, perturbations: Sequence[str] | str | None = None) -> None:
+        """See robust.testing.assert_no_dunning_kruger."""
+        from ..testing import assert_no_dunning_kruger
+
+        assert_no_dunning_kruger(self, alpha=alpha, perturbations=perturbations)
+
 
 def default_out_dir(bench: str, attack: str) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
