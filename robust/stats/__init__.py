@@ -70,8 +70,8 @@ _EXPORTS: dict[str, str] = {
     "severity_trend": "trend",
     "severity_cliff": "trend",
     "severity_trends": "trend",
-    "flip_rate": "noise_floor",
-    "noise_floor": "noise_floor",
+    "flip_rate": "noise",
+    "noise_floor": "noise",
     "SampleSizePlan": "power",
     "mcnemar_sample_size": "power",
     "plan_sample_size": "power",
@@ -127,7 +127,7 @@ if TYPE_CHECKING:
         adjust_p_values,
         canonical_correction,
     )
-    from robust.stats.noise_floor import (
+    from robust.stats.noise import (
         flip_rate,
         noise_floor,
     )

@@ -48,7 +48,10 @@ def wilson_limits(
     denom = 1.0 + z**2 / m
     centre = (p + z**2 / (2.0 * m)) / denom
     half = z * np.sqrt(p * (1.0 - p) / m + z**2 / (4.0 * m**2)) / denom
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # the limits are exactly 0 at x = 0 and 1 at x = n; floating point lands a hair off
+    low = np.where(x == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(x == m, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
 
 def wilson_interval(successes: float, n: int, *, confidence_level: float = 0.95) -> Interval:

@@ -30,7 +30,7 @@ from robust.stats.calibration import expected_calibration_error
 from robust.stats.dunning_kruger import dunning_kruger_intra
 from robust.stats.intervals import newcombe_paired_interval, wilson_limits
 from robust.stats.multiplicity import adjust_p_values, canonical_correction
-from robust.stats.noise_floor import noise_floor_from_frame
+from robust.stats.noise import noise_floor_from_frame
 from robust.stats.paired_tests import (
     mcnemar_exact_p_values,
     mcnemar_mid_p,
