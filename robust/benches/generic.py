@@ -115,3 +115,12 @@ def _answer_key(value: Any, options: Mapping[str, str], base: int, path: Path, l
         if 0 <= index < len(keys):
             return keys[index]
     raise InputError(f"{value!r} is neither an option key, an option text nor an option index", path=path, line=line, field=field)
+
+
+def export_record(item: Item) -> dict[str, object]:
+    """A generic multiple-choice line (for `robust perturb`), readable back without --map."""
+    record: dict[str, object] = {"id": item.id, "question": item.question, "options": dict(item.options),
+                                 "answer": item.answer}
+    if item.context:
+        record["context"] = item.context
+    return record

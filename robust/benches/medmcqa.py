@@ -44,3 +44,17 @@ class MedMCQA:
                 path=path, line=line, item_id=item_id, question=question, options=options,
                 answer=LETTERS[index], meta=meta, answer_field="cop",
             ), explicit
+
+
+def export_record(item: Item) -> dict[str, object]:
+    """Back to a MedMCQA line (for `robust perturb`): opa..opd and a 1-based cop, as released."""
+    from ..errors import UsageError
+
+    if list(item.options) != list(LETTERS):
+        raise UsageError(f"{item.id}: MedMCQA lines hold exactly the options A-D, this variant has "
+                         f"{', '.join(item.options)}; export it with --bench jsonl instead")
+    record: dict[str, object] = {"id": item.id, "question": item.question}
+    record.update({field: item.options[letter] for letter, field in zip(LETTERS, FIELDS)})
+    record["cop"] = LETTERS.index(item.answer) + 1
+    record.update({k: v for k, v in item.meta.items() if k in ("subject_name", "topic_name", "choice_type")})
+    return record

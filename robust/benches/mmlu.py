@@ -41,3 +41,13 @@ class MMLU:
                 path=path, line=line, item_id=content_id("mmlu", question, options), question=question,
                 options=options, answer=answer, meta={"subject": path.stem.removesuffix("_test").removesuffix("_dev")},
             ), False
+
+
+def export_record(item: Item) -> list[str]:
+    """Back to an MMLU CSV row (for `robust perturb`): question, A, B, C, D, answer."""
+    from ..errors import UsageError
+
+    if list(item.options) != list("ABCD"):
+        raise UsageError(f"{item.id}: MMLU rows hold exactly the options A-D, this variant has "
+                         f"{', '.join(item.options)}; export it with --bench jsonl instead")
+    return [item.question, *(item.options[k] for k in "ABCD"), item.answer]

@@ -45,3 +45,14 @@ class PubMedQA:
                 options=OPTIONS, answer=KEY_OF[decision], context="\n".join(map(str, contexts)),
                 meta={"pmid": str(pmid), "task": "yes/no/maybe"},
             ), True
+
+
+def export_record(item: Item) -> dict[str, object]:
+    """Back to an ori_pqal.json value (for `robust perturb`; the caller keys it by PMID)."""
+    from ..errors import UsageError
+
+    if dict(item.options) != OPTIONS:
+        raise UsageError(f"{item.id}: PubMedQA records hold the fixed options yes/no/maybe; this variant has "
+                         f"{', '.join(f'{k}={v}' for k, v in item.options.items())}; export it with --bench jsonl")
+    return {"QUESTION": item.question, "CONTEXTS": item.context.split("\n") if item.context else [],
+            "final_decision": OPTIONS[item.answer]}
