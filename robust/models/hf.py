@@ -1,0 +1,348 @@
+"""``hf:PATH_OR_NAME`` — a local Hugging Face transformers model.
+
+Causal LMs answer by **log-likelihood**, the lm-evaluation-harness way: the prompt (the versioned
+template, ending in ``Answer:``) is the context, each option's letter (``--continuation letter``,
+default) or text (``text``) the continuation; token pairs are split exactly as lm-eval's
+``_encode_pair`` does, so the log-likelihoods are the same. The context is scored once per
+question and reused for every option: one forward pass per question for letters (batched over
+questions, sorted by length to cut padding), and a cached context plus one batched pass over
+the options for texts. Both summed and length-normalised (per character, lm-eval's acc_norm)
+scores go in ``Prediction.extra``; the softmax of the summed scores is ``probs``.
+
+Instruction/chat models can answer by generation instead (``--generate``: the tokenizer's chat
+template, greedy or ``--samples``); vision-language models (a config with ``vision_config``)
+always generate, through ``AutoProcessor``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+from ..errors import ModelError, UsageError
+from ..items import Item, Prediction
+from .base import BaseModel, softmax
+from .parsing import PARSER_VERSION, parse_answer
+from .prompting import PromptTemplate, load_template
+
+ADAPTER_VERSION = 1
+_DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16", "auto": "auto"}
+
+
+def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """lm-eval's causal ``_encode_pair``: trailing context spaces move to the continuation, the
+    whole string is encoded and split at the context's token length."""
+    spaces = len(context) - len(context.rstrip())
+    if spaces:
+        continuation = context[-spaces:] + continuation
+        context = context[:-spaces]
+    whole = tokenizer.encode(context + continuation)
+    context_ids = tokenizer.encode(context)
+    return context_ids, whole[len(context_ids):]
+
+
+def _weights_digest(path: Path) -> str:
+    """Size and mtime of the weight files: retraining into the same folder changes the fingerprint."""
+    digest = hashlib.sha256()
+    for file in sorted(path.glob("*")):
+        if file.suffix in (".safetensors", ".bin", ".json", ".model", ".pt"):
+            stat = file.stat()
+            digest.update(f"{file.name}:{stat.st_size}:{int(stat.st_mtime)}".encode())
+    return digest.hexdigest()[:16]
+
+
+class HFModel(BaseModel):
+    def __init__(
+        self,
+        name_or_path: str,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        batch_size: int = 16,
+        generate: bool = False,
+        continuation: str = "letter",
+        template: str | PromptTemplate | None = None,
+        max_tokens: int = 32,
+        samples: int = 1,
+        temperature: float | None = None,
+    ) -> None:
+        if not name_or_path:
+            raise UsageError("hf needs a model folder or hub name, e.g. hf:./my-model or hf:Qwen/Qwen2.5-0.5B-Instruct")
+        if continuation not in ("letter", "text"):
+            raise UsageError(f"--continuation is letter or text (got {continuation!r})")
+        self.name = name_or_path
+        self.spec = f"hf:{name_or_path}"
+        self.batch_size = batch_size
+        self.continuation = continuation
+        self.template = template if isinstance(template, PromptTemplate) else load_template(template)
+        self.max_tokens = max_tokens
+        self.samples = samples
+        self.temperature = float(temperature) if temperature is not None else (1.0 if samples > 1 else 0.0)
+        if samples > 1 and self.temperature == 0:
+            raise UsageError("--samples > 1 needs --temperature > 0 (greedy answers would all agree)")
+        self.dtype_name = _DTYPES.get(dtype or "", "") or None
+        if dtype and self.dtype_name is None:
+            raise UsageError(f"--dtype is one of {', '.join(_DTYPES)} (got {dtype!r})")
+        local = Path(name_or_path).expanduser()
+        self.local = local.exists()
+        if self.local and not (local / "config.json").is_file():
+            raise UsageError(f"hf:{name_or_path} is not a transformers model folder (no config.json in {local})")
+        self.path = str(local.resolve()) if self.local else name_or_path
+        config = self._load_config()
+        self.is_vlm = hasattr(config, "vision_config")
+        self.generate = bool(generate) or self.is_vlm
+        self.max_length = int(getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", 0)
+                              or 2048)
+        self.revision = getattr(config, "_commit_hash", None)
+        self._device_name = device
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._processor: Any = None
+
+    # ---- identity -------------------------------------------------------------------------------
+    def fingerprint(self) -> Mapping[str, Any]:
+        identity: dict[str, Any] = {"adapter": "hf", "version": ADAPTER_VERSION, "model": self.path,
+                                    "dtype": self.dtype_name or "default"}
+        if self.local:
+            identity["weights"] = _weights_digest(Path(self.path))
+        elif self.revision:
+            identity["revision"] = self.revision
+        if self.generate:
+            identity |= {"mode": "generate", "max_tokens": self.max_tokens, "samples": self.samples,
+                         "temperature": self.temperature, "parser": PARSER_VERSION}
+        else:
+            identity |= {"mode": "loglikelihood", "continuation": self.continuation}
+        return identity | self.template.fingerprint()
+
+    # ---- loading ----------------------------------------------------------------------------------
+    def _load_config(self) -> Any:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        try:
+            from transformers import AutoConfig
+
+            return AutoConfig.from_pretrained(self.path)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UsageError(f"cannot load hf:{self.name}: {first}") from None
+
+    @property
+    def device(self) -> str:
+        if self._device_name:
+            return self._device_name
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+    def load(self) -> None:
+        """Load tokenizer and weights (done before any work by ``create``)."""
+        if self._model is not None:
+            return
+        import torch
+        import transformers
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        dtype: Any
+        if self.dtype_name in (None, "auto"):
+            dtype = "auto" if self.device != "cpu" or self.dtype_name == "auto" else torch.float32
+        else:
+            dtype = getattr(torch, self.dtype_name)
+        try:
+            if self.is_vlm:
+                self._processor = transformers.AutoProcessor.from_pretrained(self.path)
+                self._tokenizer = getattr(self._processor, "tokenizer", self._processor)
+                model = transformers.AutoModelForImageTextToText.from_pretrained(self.path, dtype=dtype)
+            else:
+                self._tokenizer = transformers.AutoTokenizer.from_pretrained(self.path)
+                model = transformers.AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UsageError(f"cannot load hf:{self.name}: {first}") from None
+        import inspect
+
+        parameters = inspect.signature(model.forward).parameters
+        self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
+        try:
+            self._model = model.to(self.device).eval()
+        except Exception as exc:
+            raise ModelError(f"cannot move hf:{self.name} to {self.device}: {exc}") from None
+
+    def close(self) -> None:
+        self._model = None
+
+    # ---- predicting -------------------------------------------------------------------------------
+    def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
+        self.load()
+        if self.generate:
+            yield from self._predict_generate(items)
+        else:
+            yield from self._predict_loglikelihood(items)
+
+    def requests(self, item: Item) -> list[tuple[str, str]]:
+        """The (context, continuation) pairs scored for an item: one per option, in option order."""
+        context = self.template.text(item)
+        if self.continuation == "letter":
+            return [(context, f" {key}") for key in item.options]
+        return [(context, f" {text}") for text in item.options.values()]
+
+    def _predict_loglikelihood(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
+        encoded: list[tuple[list[int], list[list[int]]]] = []
+        for item in items:
+            pairs = [encode_pair(self._tokenizer, context, cont) for context, cont in self.requests(item)]
+            contexts = {tuple(c) for c, _ in pairs}
+            if len(contexts) != 1 or any(not cont for _, cont in pairs):
+                raise ModelError(f"item {item.id}: an option continuation is empty after tokenisation")
+            encoded.append((pairs[0][0], [cont for _, cont in pairs]))
+        single = [i for i, (_, conts) in enumerate(encoded) if all(len(c) == 1 for c in conts)
+                  and len(encoded[i][0]) >= 1]
+        single_set = set(single)
+        multi = [i for i in range(len(items)) if i not in single_set]
+        for index, scores, latency in self._score_single_token(single, encoded):
+            yield index, self._prediction(items[index], scores, latency)
+        for index in multi:
+            began = time.perf_counter()
+            scores = self._score_with_cached_context(*encoded[index])
+            yield index, self._prediction(items[index], scores, time.perf_counter() - began)
+
+    def _score_single_token(self, indices: list[int], encoded: list[tuple[list[int], list[list[int]]]]
+                            ) -> Iterator[tuple[int, list[float], float]]:
+        """One forward pass per question (its context), batched over questions sorted by length."""
+        import torch
+
+        order = sorted(indices, key=lambda i: -len(encoded[i][0]))
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            began = time.perf_counter()
+            inputs = [encoded[i][0][-self.max_length:] for i in chunk]
+            width = len(inputs[0])
+            pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
+            batch = torch.full((len(chunk), width), pad, dtype=torch.long)
+            for row, ids in enumerate(inputs):
+                batch[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            lengths = torch.tensor([len(ids) for ids in inputs])
+            with torch.no_grad():
+                logits = self._model(batch.to(self.device)).logits
+                last = logits[torch.arange(len(chunk)), (lengths - 1).to(logits.device)]
+                logprobs = torch.log_softmax(last.float(), dim=-1).cpu()
+            latency = (time.perf_counter() - began) / len(chunk)
+            for row, index in enumerate(chunk):
+                tokens = [cont[0] for cont in encoded[index][1]]
+                yield index, logprobs[row, tokens].tolist(), latency
+
+    def _score_with_cached_context(self, context: list[int], continuations: list[list[int]]) -> list[float]:
+        """Multi-token options: the context once (KV cache), then all options in one padded batch."""
+        import torch
+
+        longest = max(len(c) for c in continuations)
+        if len(context) + longest > self.max_length + 1:
+            return [self._score_full(context, cont) for cont in continuations]
+        with torch.no_grad():
+            out = self._model(torch.tensor([context], device=self.device), use_cache=True)
+            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+            cache = getattr(out, "cache", None) or out.past_key_values
+            cache.batch_repeat_interleave(len(continuations))
+            pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
+            feed = torch.full((len(continuations), max(longest - 1, 1)), pad, dtype=torch.long)
+            for row, cont in enumerate(continuations):
+                if len(cont) > 1:
+                    feed[row, : len(cont) - 1] = torch.tensor(cont[:-1], dtype=torch.long)
+            if longest > 1:
+                rest = torch.log_softmax(self._model(feed.to(self.device), **{self._cache_argument: cache}).logits.float(),
+                                         dim=-1)
+        scores = []
+        for row, cont in enumerate(continuations):
+            total = float(first[cont[0]])
+            for position, token in enumerate(cont[1:]):
+                total += float(rest[row, position, token])
+            scores.append(total)
+        return scores
+
+    def _score_full(self, context: list[int], continuation: list[int]) -> float:
+        """lm-eval's left-truncated full pass, for the rare request longer than the model's window."""
+        import torch
+
+        ids = (context + continuation)[-(self.max_length + 1):][:-1]
+        with torch.no_grad():
+            logits = self._model(torch.tensor([ids], device=self.device)).logits[0].float()
+        logprobs = torch.log_softmax(logits[-len(continuation):], dim=-1)
+        return float(sum(logprobs[i, t] for i, t in enumerate(continuation)))
+
+    def _prediction(self, item: Item, scores: list[float], latency: float) -> Prediction:
+        keys = list(item.options)
+        summed = dict(zip(keys, scores))
+        texts = [cont for _, cont in self.requests(item)]
+        normalised = {k: s / max(len(t), 1) for k, s, t in zip(keys, scores, texts)}
+        probs = softmax(summed, 1.0)
+        choice = max(keys, key=lambda k: summed[k])
+        return Prediction(choice=choice, probs=probs, confidence=probs[choice], latency=latency,
+                          text=" ".join(f"{k}={summed[k]:.4f}" for k in keys),
+                          extra={"loglikelihood": summed, "loglikelihood_norm": normalised,
+                                 "choice_norm": max(keys, key=lambda k: normalised[k])})
+
+    # ---- generation ---------------------------------------------------------------------------------
+    def _chat_inputs(self, item: Item) -> Any:
+        messages = self.template.messages(item)
+        tokenizer = self._tokenizer
+        if self._processor is not None:
+            from PIL import Image
+
+            images = [Image.open(i).convert("RGB") if isinstance(i, (str, Path)) else
+                      (i if hasattr(i, "save") else Image.fromarray(i)) for i in item.images]
+            content: list[dict[str, Any]] = [{"type": "image", "image": image} for image in images]
+            content.append({"type": "text", "text": messages[-1]["content"]})
+            messages[-1] = {"role": "user", "content": content}
+            for message in messages[:-1]:
+                message["content"] = [{"type": "text", "text": message["content"]}]
+            return self._processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                       return_dict=True, return_tensors="pt")
+        if getattr(tokenizer, "chat_template", None):
+            text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            return tokenizer(text, return_tensors="pt", add_special_tokens=False)
+        return tokenizer(self.template.text(item), return_tensors="pt")
+
+    def _predict_generate(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
+        import torch
+
+        from .openai_compat import vote_confidence
+
+        pad = self._tokenizer.pad_token_id
+        if pad is None:
+            pad = self._tokenizer.eos_token_id
+        for index, item in enumerate(items):  # one question at a time: prompts differ a lot in length
+            began = time.perf_counter()
+            inputs = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in self._chat_inputs(item).items()}
+            settings: dict[str, Any] = {"max_new_tokens": self.max_tokens, "pad_token_id": pad}
+            if self.temperature > 0:
+                settings |= {"do_sample": True, "temperature": self.temperature,
+                             "num_return_sequences": self.samples}
+            else:
+                settings["do_sample"] = False
+            with torch.no_grad():
+                output = self._model.generate(**inputs, **settings)
+            prompt_length = inputs["input_ids"].shape[1]
+            texts = [self._tokenizer.decode(row[prompt_length:], skip_special_tokens=True).strip() for row in output]
+            latency = time.perf_counter() - began
+            votes = [parse_answer(text, item.options) for text in texts]
+            if self.samples > 1:
+                from collections import Counter
+
+                counts = Counter(v for v in votes if v is not None)
+                choice = counts.most_common(1)[0][0] if counts else None
+                probs = {k: counts.get(k, 0) / len(votes) for k in item.options}
+                yield index, Prediction(choice=choice, probs=probs, samples=tuple(votes), text=texts[0],
+                                        confidence=vote_confidence(votes, len(item.options)), latency=latency,
+                                        extra={"sample_texts": texts})
+            else:
+                yield index, Prediction(choice=votes[0], text=texts[0], latency=latency)
+
+
+def create(arg: str | None, **options: Any) -> HFModel:
+    settings = {k: options[k] for k in ("device", "dtype", "batch_size", "generate", "continuation", "template",
+                                        "max_tokens", "samples", "temperature") if options.get(k) is not None}
+    model = HFModel(arg or "", **settings)
+    model.load()
+    return model
+
