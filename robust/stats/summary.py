@@ -267,6 +267,8 @@ class _CellStats:
 
     def _dunning_kruger(self, cell: PairedCell, first: NDArray[np.intp], key: tuple[Any, ...]) -> bool:
         """Intra-model flag on items with known confidence on both sides (item-level means)."""
+        if cell.clustered:  # item means are fractions there; dunning_kruger_intra takes 0/1 per item
+            return False
         means = _item_means(cell)
         clean_conf = cell.clean_confidence[first]
         known = _known(clean_conf) & _known(means["perturbed_confidence"])
