@@ -31,6 +31,7 @@ class FlipExample:
     clean_html: Markup
     perturbed_html: Markup
     answer: str
+    clean_answer: str
     clean_choice: str
     clean_confidence: float | None
     perturbed_choice: str
@@ -110,11 +111,16 @@ def flipped_examples(results: Any, per_perturbation: int = 5) -> list[FlipExampl
     chosen = flipped.groupby(["attack", "perturbation", "severity"], sort=False).head(per_perturbation)
     out = []
     for row in chosen.to_dict(orient="records"):
-        clean_html, perturbed_html = word_diff(str(row.get("question_clean") or ""), str(row.get("question") or ""))
+        before, after = str(row.get("question_clean") or ""), str(row.get("question") or "")
+        clean_html, perturbed_html = word_diff(before, after)
+        if before == after:
+            perturbed_html = Markup('<span class="muted">(same question text; the change is in the options or the '
+                                    'prompt, described above)</span>')
         out.append(FlipExample(
             attack=str(row["attack"]), perturbation=str(row["perturbation"]), severity=int(row["severity"]),
             item_id=str(row["item_id"]), direction="to_right" if row["_ok"] else "to_wrong",
             clean_html=clean_html, perturbed_html=perturbed_html, answer=str(row.get("answer") or ""),
+            clean_answer=str(row.get("answer_clean") or row.get("answer") or ""),
             clean_choice=_choice(row.get("choice_clean")), clean_confidence=_confidence(row.get("confidence_clean")),
             perturbed_choice=_choice(row.get("choice")), perturbed_confidence=_confidence(row.get("confidence")),
             description=str(row.get("description") or ""), turn=int(row.get("turn") or 0),

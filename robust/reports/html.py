@@ -123,13 +123,28 @@ def _metric_sections(metrics: Mapping[str, Any], prefix: str = "") -> list[dict[
             rows = [[{"text": _metric_text(record.get(c)), "v": _v(record.get(c)) if _is_number(record.get(c)) else ""}
                      for c in columns] for record in value[:500]]
             sections.append({"title": title + (f" (first 500 of {len(value)})" if len(value) > 500 else ""),
-                             "svg": Markup(""), "table": {"columns": [str(c) for c in columns], "rows": rows}})
+                             "svg": Markup(_records_bars(title, value) or ""),
+                             "table": {"columns": [str(c) for c in columns], "rows": rows}})
         else:
             scalars.append([{"text": title, "v": ""}, {"text": _metric_text(value), "v": _v(value) if _is_number(value) else ""}])
     if scalars:
         sections.insert(0, {"title": f"{prefix}summary".strip() if prefix else "summary", "svg": Markup(""),
                             "table": {"columns": ["figure", "value"], "rows": scalars}})
     return sections
+
+
+def _records_bars(title: str, records: list[Any]) -> str | None:
+    """Bars for a list of records with a text label and one score (per-position accuracy ...)."""
+    if len(records) > 40:
+        return None
+    columns = list(dict.fromkeys(k for record in records for k in record))
+    labels = [c for c in columns if all(isinstance(r.get(c), str) for r in records)]
+    numeric = [c for c in columns if c != "n" and all(_is_number(r.get(c)) for r in records)]
+    preferred = [c for c in ("accuracy", "score", "rate", "share", "value") if c in numeric]
+    value = preferred[0] if preferred else (numeric[0] if len(numeric) == 1 else None)
+    if not labels or value is None:
+        return None
+    return plots.bars(f"{title}: {value}", {str(r[labels[0]]): r[value] for r in records})
 
 
 def _is_number(value: Any) -> bool:
