@@ -25,9 +25,13 @@ from numpy.typing import NDArray
 
 from robust.stats._pairing import PairedCell, clean_rows, iter_cells, normalize
 from robust.stats._rng import generator
-from robust.stats.bootstrap import bootstrap_mean, per_item_mean_differences
+from robust.stats.bootstrap import (
+    bootstrap_distribution_of_mean,
+    bootstrap_mean,
+    per_item_mean_differences,
+    percentile_interval,
+)
 from robust.stats.calibration import expected_calibration_error
-from robust.stats.dunning_kruger import dunning_kruger_intra
 from robust.stats.intervals import newcombe_paired_interval, wilson_limits
 from robust.stats.multiplicity import adjust_p_values, canonical_correction
 from robust.stats.noise import noise_floor_from_frame
@@ -97,7 +101,8 @@ SUMMARY_COLUMNS = CORE_COLUMNS + EXTENDED_COLUMNS
 _INT_COLUMNS = ("severity", "n", "n_pairs", "flips_to_wrong", "flips_to_right", "n_errors", "n_unpaired")
 _TEXT_COLUMNS = ("attack", "perturbation", "test", "correction")
 _BOOL_COLUMNS = ("dunning_kruger",)
-_DK_RESAMPLES = 2_000  # the flag only needs the 2.5 % / 97.5 % quantiles; caps cost on big runs
+_DK_RESAMPLES = 1_000  # the flag only needs one 2.5 %/97.5 % quantile; caps cost on big runs
+_DK_CACHE_ELEMENTS = 10_000_000  # share one (resamples x items) index matrix up to ~80 MB
 
 
 def _known(values: NDArray[np.float64]) -> NDArray[np.bool_]:
@@ -147,6 +152,7 @@ class _CellStats:
     confidence_level: float
     noise_rates: dict[str, tuple[int, int]] = field(default_factory=dict)
     highest_severity: dict[tuple[str, str], int] = field(default_factory=dict)
+    dk_indices: dict[int, NDArray[np.int64]] = field(default_factory=dict)
 
     def noise_for(self, attack: str) -> tuple[int, int] | None:
         return self.noise_rates.get(attack, self.noise_rates.get("*"))
@@ -266,24 +272,46 @@ class _CellStats:
         return row
 
     def _dunning_kruger(self, cell: PairedCell, first: NDArray[np.intp], key: tuple[Any, ...]) -> bool:
-        """Intra-model flag on items with known confidence on both sides (item-level means)."""
-        if cell.clustered:  # item means are fractions there; dunning_kruger_intra takes 0/1 per item
-            return False
+        """Intra-model flag (same rule as `dunning_kruger_intra`) on item-level means.
+
+        Cheap path for big runs: the flag needs a significant accuracy drop first, which the
+        fast multinomial bootstrap decides; only then is the calibration-shift change
+        bootstrapped, reusing one index matrix for all cells with the same number of items.
+        """
         means = _item_means(cell)
         clean_conf = cell.clean_confidence[first]
         known = _known(clean_conf) & _known(means["perturbed_confidence"])
-        if np.count_nonzero(known) < 2:
+        n_known = int(np.count_nonzero(known))
+        if n_known < 2:
             return False
-        result = dunning_kruger_intra(
-            clean_conf[known],
-            cell.clean_correct[first][known],
-            means["perturbed_confidence"][known],
-            means["perturbed_correct"][known],
-            n_resamples=min(self.n_resamples, _DK_RESAMPLES),
+        clean_correct = cell.clean_correct[first][known].astype(np.float64)
+        pert_correct = means["perturbed_correct"][known]
+        accuracy = bootstrap_mean(
+            pert_correct - clean_correct,
+            n_resamples=self.n_resamples,
             confidence_level=self.confidence_level,
-            seed=generator(self.seed, *key, "dunning_kruger"),
+            seed=generator(self.seed, *key, "bootstrap"),
         )
-        return result.flagged
+        if accuracy.ci_high >= 0.0:
+            return False
+        shift_change = (means["perturbed_confidence"][known] - pert_correct) - (clean_conf[known] - clean_correct)
+        draws = self._resampled_means(shift_change)
+        _, shift_high = percentile_interval(draws, self.confidence_level)
+        return bool(shift_high >= 0.0)
+
+    def _resampled_means(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        n = values.size
+        resamples = min(self.n_resamples, _DK_RESAMPLES)
+        if resamples * n > _DK_CACHE_ELEMENTS:
+            return bootstrap_distribution_of_mean(
+                values, n_resamples=resamples, seed=generator(self.seed, "dunning_kruger", n)
+            )
+        indices = self.dk_indices.get(n)
+        if indices is None:
+            rng = generator(self.seed, "dunning_kruger", n)
+            indices = self.dk_indices[n] = rng.integers(0, n, size=(resamples, n))
+        result: NDArray[np.float64] = np.take(values, indices).sum(axis=1) / n
+        return result
 
 
 def _noise_rates(frame: pd.DataFrame) -> dict[str, tuple[int, int]]:

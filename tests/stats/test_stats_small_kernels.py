@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -79,7 +80,7 @@ def test_mde_inverts_sample_size() -> None:
         ({"delta": 0.03, "discordance": 0.1, "power": 0.0}, "power"),
     ],
 )
-def test_sample_size_validation(kwargs: dict[str, float], message: str) -> None:
+def test_sample_size_validation(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         mcnemar_sample_size(**kwargs)
 
@@ -105,3 +106,12 @@ def test_plan_cli_json_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     bad = _parser().parse_args("plan --delta 0.3 --discordance 0.1".split())
     assert plan_cli.run(bad) == 2
     assert "exceeds" in capsys.readouterr().err
+
+
+def test_holm_equals_statsmodels_on_random_families() -> None:
+    rng = np.random.default_rng(0)
+    for size in (1, 2, 5, 30):
+        for _ in range(20):
+            p = rng.random(size) ** 3
+            p[rng.random(size) < 0.2] = p[0]  # ties
+            assert adjust_p_values(p, "holm") == pytest.approx(multipletests(p, method="holm")[1], abs=1e-15)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -41,7 +43,7 @@ def results() -> pd.DataFrame:
     for i in range(10):
         rows.append(_row(f"q{i}", "clean", i < 8, confidence=0.9))
         # recency: items 0-3 stay right, 4-7 flip to wrong, 8 wrong, 9 unparseable
-        kw: dict[str, object] = {"confidence": 0.8}
+        kw: dict[str, Any] = {"confidence": 0.8}
         if i == 9:
             kw["choice"] = None
         rows.append(_row(f"q{i}", "recency", i < 4, **kw))
@@ -193,7 +195,7 @@ def test_degenerate_results_tables(pattern: str) -> None:
     for i in range(n):
         ok = pattern != "all_wrong"
         rows.append(_row(f"q{i}", "clean", ok, confidence=np.nan))
-        kw: dict[str, object] = {"error": "boom"} if pattern == "all_errors" else {}
+        kw: dict[str, Any] = {"error": "boom"} if pattern == "all_errors" else {}
         rows.append(_row(f"q{i}", "recency", ok, confidence=1.0 if ok else 0.0, **kw))
         rows.append(_row(f"q{i}", "recency", ok, sev=2, confidence=np.nan))
     table = summarize(pd.DataFrame(rows), n_resamples=200)
