@@ -11,7 +11,7 @@ from ..registry import Registry
 from .base import Bench
 
 BENCHES: Registry[type[Bench]] = Registry("bench", "robust.benches", plural="benches")
-BENCHES.add("medqa", "robust.benches.medqa:MedQA", "MedQA US JSON Lines (bundled: 64 original sample vignettes)")
+BENCHES.add("medqa", "robust.benches.medqa:MedQA", "MedQA US JSON Lines (bundled: 128 original sample vignettes)")
 BENCHES.add("medmcqa", "robust.benches.medmcqa:MedMCQA", "MedMCQA JSON Lines (question, opa..opd, cop); needs --data")
 BENCHES.add("pubmedqa", "robust.benches.pubmedqa:PubMedQA", "PubMedQA ori_pqal.json (yes/no/maybe); needs --data")
 BENCHES.add("mmlu-med", "robust.benches.mmlu:MMLU", "MMLU-style CSV (question, A, B, C, D, answer); needs --data")

