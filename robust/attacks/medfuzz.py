@@ -592,7 +592,18 @@ class MedFuzzAttack(Attack):
                 examples.append({"item_id": row["item_id"], "turn": int(row["turn"]), "added": p.get("added", []),
                                  "answer": row["answer"], "choice": row["choice"], "p_value": p.get("p_value"),
                                  "significant": p.get("significant"), "question": row["question"]})
+        if not successes:
+            verdict = (f"no successful attack: the target kept the right answer on all {len(attacked)} attacked items"
+                       if attacked else "no item was attacked: the target was wrong on every clean item")
+        elif not any("p_value" in p for p in successes):
+            verdict = f"{len(successes)} of {len(attacked)} attacks succeeded; no controls were run, so none is tested"
+        else:
+            verdict = (f"{len(successes)} of {len(attacked)} attacks succeeded; {len(significant)} significant "
+                       f"(permutation test, p <= {self.alpha})" if significant else
+                       f"{len(successes)} of {len(attacked)} attacks succeeded, but none is significant: random "
+                       f"controls fool the target as often (p <= {self.alpha} needed)")
         return {
+            "verdict": verdict,
             "n_items": int(len(rows)),
             "n_attacked": len(attacked),
             "n_success": len(successes),

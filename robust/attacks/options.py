@@ -58,6 +58,8 @@ class OptionsAttack(Attack):
             order = [keys[int(i)] for i in rng.permutation(len(keys))]
             if order != keys:
                 break
+        if order == keys:  # never reached in practice; a rotation guarantees a change
+            order = keys[1:] + keys[:1]
         return remap(item, order), order
 
     @staticmethod

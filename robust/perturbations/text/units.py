@@ -41,7 +41,7 @@ _UNIT_ALIASES = {"c": "°C", "f": "°F", "kg": "kg", "lb": "lb", "lbs": "lb", "p
                  "inch": "in", "inches": "in", "mg/dl": "mg/dL", "mmol/l": "mmol/L"}
 
 _NUM = r"\d+(?:\.\d+)?"
-_TEMP = rf"(?P<v1>{_NUM})\s?°\s?(?P<u1>[CF])\b"
+_TEMP = rf"(?<![\w.])(?P<v1>-?{_NUM})\s?°\s?(?P<u1>[CF])\b"  # temperatures may be negative
 _MASS = rf"(?P<v1>{_NUM})\s?(?P<u1>kg|lbs?|pounds)\b"
 # "in" is a preposition too: only after a number and before punctuation, "tall" or the end
 _LENGTH = rf"(?P<v1>{_NUM})(?P<hy>-|\s)?(?P<u1>cm|inches|inch|in(?=\s*(?:[).,;]|tall\b|$)))(?![\w/])"
