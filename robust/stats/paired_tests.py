@@ -156,17 +156,29 @@ def _mc_sign_flip_sums(
         k = rng.binomial(counts, 0.5, size=(n_resamples, levels.size))
         result: NDArray[np.float64] = (2.0 * k - counts) @ levels
         return result
+    return _mc_sign_bytes(magnitudes, n_resamples, rng)
+
+
+def _mc_sign_bytes(
+    magnitudes: NDArray[np.float64], n_resamples: int, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """Signed sums from random bytes: each byte encodes the signs of 8 items, and a per-byte
+    lookup table of the 256 possible partial sums turns 8 multiply-adds into one gather."""
     m = magnitudes.size
-    out = np.empty(n_resamples)
+    n_bytes = (m + 7) // 8
+    padded = np.zeros(n_bytes * 8)
+    padded[:m] = magnitudes
+    bit_patterns = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float64)  # (256, 8)
+    table = (padded.reshape(n_bytes, 8) @ bit_patterns.T).ravel()  # (n_bytes * 256,)
+    offsets = np.arange(n_bytes, dtype=np.intp) * 256
     total = float(magnitudes.sum())
-    chunk = max(1, _CHUNK_ELEMENTS // m)
-    # float32 halves the matrix-product cost; sums of <= 2^24 unit magnitudes stay exact
-    mags32: NDArray[Any] = magnitudes.astype(np.float32) if m > 4096 else magnitudes
+    out = np.empty(n_resamples)
+    chunk = max(1, _CHUNK_ELEMENTS // n_bytes)
     for start in range(0, n_resamples, chunk):
         rows = min(chunk, n_resamples - start)
-        bits = np.unpackbits(rng.integers(0, 256, size=(rows, (m + 7) // 8), dtype=np.uint8), axis=1)
-        plus: NDArray[Any] = np.matmul(bits[:, :m].astype(mags32.dtype), mags32)
-        out[start : start + rows] = 2.0 * plus.astype(np.float64) - total
+        codes = rng.integers(0, 256, size=(rows, n_bytes), dtype=np.uint8)
+        plus = np.take(table, codes + offsets).sum(axis=1)
+        out[start : start + rows] = 2.0 * plus - total
     return out
 
 
