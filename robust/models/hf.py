@@ -165,8 +165,9 @@ class HFModel(BaseModel):
 
         parameters = inspect.signature(model.forward).parameters
         self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
+        device: Any = self.device
         try:
-            self._model = model.to(self.device).eval()
+            self._model = model.to(device).eval()
         except Exception as exc:
             raise ModelError(f"cannot move hf:{self.name} to {self.device}: {exc}") from None
 

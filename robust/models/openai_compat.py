@@ -346,9 +346,9 @@ class OpenAICompatible(BaseModel):
             votes = [parse_answer(text, item.options) for text in texts]
             counts = Counter(v for v in votes if v is not None)
             choice = counts.most_common(1)[0][0] if counts else None
-            probs = {k: counts.get(k, 0) / len(votes) for k in keys}
+            vote_shares = {k: counts.get(k, 0) / len(votes) for k in keys}
             text = next((t for t, v in zip(texts, votes) if v == choice), texts[0])
-            return Prediction(choice=choice, probs=probs, confidence=vote_confidence(votes, len(keys)), text=text,
+            return Prediction(choice=choice, probs=vote_shares, confidence=vote_confidence(votes, len(keys)), text=text,
                               samples=tuple(votes), latency=latency, extra=extra | {"sample_texts": texts})
         text = texts[0]
         choice = parse_answer(text, item.options)

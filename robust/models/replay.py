@@ -189,13 +189,13 @@ class ReplayModel(BaseModel):
         """
         by_variant = {r.variant_id: r for r in self.records if r.variant_id is not None}
         by_parts: dict[tuple[str, str, int, int, int], list[Record]] = {}
-        for record in self.records:
-            if record.variant_id is None:
-                by_parts.setdefault((record.item_id, record.perturbation, record.severity, record.turn, record.repeat),
-                                    []).append(record)
+        for entry in self.records:
+            if entry.variant_id is None:
+                by_parts.setdefault((entry.item_id, entry.perturbation, entry.severity, entry.turn, entry.repeat),
+                                    []).append(entry)
         missing: list[str] = []
         for variant in variants:
-            record = by_variant.get(variant.id)
+            record: Record | None = by_variant.get(variant.id)
             if record is None:
                 candidates = by_parts.get((variant.source_id, variant.perturbation, variant.severity, variant.turn,
                                            variant.repeat), [])

@@ -192,7 +192,7 @@ class FakeOpenAI:
             self._loop.run_until_complete(site.start())
             server = site._server
             assert server is not None
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined,union-attr]
             ready.set()
             self._loop.run_forever()
 
