@@ -27,7 +27,7 @@ class NoiseAttack(Attack):
         group = parser.add_argument_group("noise attack")
         group.add_argument("--kinds", help=f"comma-separated noise kinds (default all: {','.join(NOISE_KINDS)})")
         group.add_argument("--severity", help="comma-separated severities 1-3 (default 1,2,3; "
-                           + ", ".join(f"{s} = {int(f * 100)}% of words" for s, f in SEVERITY_FRACTION.items()) + ")")
+                           + ", ".join(f"{s} = {int(f * 100)}%% of words" for s, f in SEVERITY_FRACTION.items()) + ")")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "NoiseAttack":
