@@ -61,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.command:
             parser.print_help()
             return 2
+        args.argv = args_list  # recorded verbatim in config.json
         module = importlib.import_module(COMMANDS[args.command])
         return int(module.run(args))
     except RobustError as exc:

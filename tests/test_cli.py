@@ -60,12 +60,12 @@ def test_run_folder_contents(tmp_path: Path, capsys) -> None:  # type: ignore[no
 
 
 def test_minilm_end_to_end_and_rerun_from_store(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    code, out, err = run_cli(["attack", "--bench", "medqa", "--attack", "bias", "--out", str(tmp_path / "a")], capsys)
+    code, out, err = run_cli(["attack", "--bench", "medqa", "--attack", "bias", "--limit", "24", "--out", str(tmp_path / "a")], capsys)
     assert code == 0, err
     first = json.loads((tmp_path / "a" / "summary.json").read_text())
     n = first["n_items"]
     assert first["model_calls"] == n * 8 and first["cache_hits"] == 0
-    code, out, err = run_cli(["attack", "--bench", "medqa", "--attack", "bias", "--out", str(tmp_path / "b")], capsys)
+    code, out, err = run_cli(["attack", "--bench", "medqa", "--attack", "bias", "--limit", "24", "--out", str(tmp_path / "b")], capsys)
     second = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert second["model_calls"] == 0 and second["cache_hits"] == n * 8
     assert second["perturbations"] == first["perturbations"]

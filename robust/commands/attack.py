@@ -57,7 +57,7 @@ def config_from_args(args: argparse.Namespace, attack: str) -> Any:
 
     return RunConfig(bench=args.bench, attack=attack, model=args.model, data=args.data,
                      mapping=parse_mapping(args.mapping), limit=args.limit, seed=args.seed, out=args.out,
-                     store=args.store, model_options=model_options(args), command=["robust", *sys.argv[1:]])
+                     store=args.store, model_options=model_options(args), command=["robust", *getattr(args, "argv", sys.argv[1:])])
 
 
 def run(args: argparse.Namespace) -> int:
