@@ -19,7 +19,9 @@ def run(args: argparse.Namespace) -> int:
     from ..benches import BENCHES
     from ..models import MODELS
 
-    registries = {"benches": BENCHES, "attacks": ATTACKS, "models": MODELS}
+    from ..registry import Registry
+
+    registries: dict[str, Registry[Any]] = {"benches": BENCHES, "attacks": ATTACKS, "models": MODELS}
     for kind in [args.kind] if args.kind else list(KINDS):
         print(f"{kind}:")
         entries = registries[kind].entries()
