@@ -461,6 +461,7 @@ class MedFuzzAttack(Attack):
         candidates: list[tuple[_Attempt, Item]] = []
         for attempt, reply in zip(active, replies):
             rewrite = parse_rewrite(reply.text) if reply.error is None else None
+            reason: str | None
             if rewrite is None:
                 reason = f"attacker error: {reply.error}" if reply.error else "no <rewrite> block in the reply"
             else:

@@ -108,10 +108,11 @@ class OptionsAttack(Attack):
         probe = ok[ok["perturbation"].str.startswith("gold_at_")]
         out: dict[str, Any] = {}
         if len(probe):
-            table = []
+            table: list[dict[str, Any]] = []
+            accuracies: list[float] = []
             for position, rows in probe.groupby(probe["perturbation"].str.removeprefix("gold_at_")):
-                table.append({"position": str(position), "n": int(len(rows)), "accuracy": float(rows["correct"].mean())})
-            accuracies = [row["accuracy"] for row in table]
+                accuracies.append(float(rows["correct"].mean()))
+                table.append({"position": str(position), "n": int(len(rows)), "accuracy": accuracies[-1]})
             picks = probe["choice"].value_counts(normalize=True)
             out["position_accuracy"] = table
             out["position_spread"] = float(max(accuracies) - min(accuracies))

@@ -71,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
     result = execute(config, attack=attack, progress=progress_factory(args.quiet), notify=notify)
     if not args.quiet:
         print_summary(result.summary_json)
+        verdict = (result.summary_json.get("attack_metrics") or {}).get("verdict")
+        if verdict:  # adaptive attacks (medfuzz) sum up their outcome in one sentence
+            print(verdict)
         counters = result.counters
         print(f"{counters.model_calls} model calls, {counters.cache_hits} answers from the store; "
               f"run folder: {result.out_dir}")

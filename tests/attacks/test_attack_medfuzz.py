@@ -204,3 +204,19 @@ def test_end_to_end_offline_medfuzz_against_minilm(tmp_path: Path, capsys: pytes
     lines = [json.loads(x) for x in exported.read_text().splitlines()]
     assert len(lines) == metrics["n_attacked"]
     assert all(line["perturbation"]["perturbation"] == "medfuzz" and line["answer_idx"] for line in lines)
+
+
+def test_beam_search_and_p_gold_statistic(tmp_path: Path) -> None:
+    items = make_items()[:2]
+    attack = MedFuzzAttack(search="beam", beam_width=2, candidates=20, controls=12, statistic="p_gold", max_turns=3)
+    pairs = run_attack(attack, ScriptedTarget(), tmp_path / "store.sqlite", items)
+    for variant, _ in pairs:
+        if variant.perturbation != "medfuzz":
+            continue
+        assert variant.params["success"] and variant.turn == 2
+        # p_gold statistic: a control counts when p(gold) <= the attack's (0.1 here: both categories present)
+        expected = sum(has(q.question, "occupation") and has(q.question, "beliefs")
+                       for q, _ in attack.control_items(variant.item.replace(question=next(
+                           i.question for i in items if i.id == variant.source_id)), 2, seed=7))
+        assert variant.params["n_controls_wrong"] == expected and variant.params["statistic"] == "p_gold"
+    assert MedFuzzAttack().options()["attacker"] == "offline-greedy"
