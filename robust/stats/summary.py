@@ -314,8 +314,7 @@ class _CellStats:
         return result
 
 
-def _noise_rates(frame: pd.DataFrame) -> dict[str, tuple[int, int]]:
-    floor = noise_floor_from_frame(frame)
+def _noise_rates(floor: pd.DataFrame) -> dict[str, tuple[int, int]]:
     return {
         str(a): (int(f), int(n))
         for a, f, n in zip(floor["attack"].tolist(), floor["flips"].tolist(), floor["n_pairs"].tolist())
@@ -325,6 +324,7 @@ def _noise_rates(frame: pd.DataFrame) -> dict[str, tuple[int, int]]:
 def _summary_table(
     frame: pd.DataFrame,
     trends: pd.DataFrame,
+    noise: pd.DataFrame,
     *,
     seed: int,
     n_resamples: int,
@@ -338,7 +338,7 @@ def _summary_table(
         seed=seed,
         n_resamples=n_resamples,
         confidence_level=confidence_level,
-        noise_rates=_noise_rates(frame),
+        noise_rates=_noise_rates(noise),
         highest_severity={
             (str(a), str(p)): int(s)
             for a, p, s in zip(
@@ -442,13 +442,14 @@ def build_summary(
     trends = severity_trends_from_frame(
         frame, seed=seed, n_resamples=n_resamples, confidence_level=confidence_level
     )
+    noise = noise_floor_from_frame(frame, confidence_level=confidence_level)
     cells = _summary_table(
-        frame, trends, seed=seed, n_resamples=n_resamples, confidence_level=confidence_level, correction=method
+        frame, trends, noise, seed=seed, n_resamples=n_resamples, confidence_level=confidence_level, correction=method
     )
     return RunSummary(
         cells=cells,
         clean=_clean_accuracy_from_frame(frame, confidence_level=confidence_level),
-        noise_floor=noise_floor_from_frame(frame, confidence_level=confidence_level),
+        noise_floor=noise,
         trends=trends,
         correction=method,
         confidence_level=confidence_level,

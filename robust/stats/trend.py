@@ -160,21 +160,29 @@ def severity_cliff(
 ) -> CliffResult:
     """Largest drop in accuracy between consecutive levels, on items present at both levels."""
     sev, corr, ids = _inputs(severity, correct, item_ids)
-    frame = pd.DataFrame({"item": ids, "severity": sev.astype(np.int64), "correct": corr})
-    by_item = frame.groupby(["item", "severity"])["correct"].mean().unstack("severity")
-    levels = list(by_item.columns)
-    if len(levels) < 2:
+    levels_arr, level_of_row = np.unique(sev.astype(np.int64), return_inverse=True)
+    if levels_arr.size < 2:
         raise ValueError("a cliff needs at least two severity levels")
+    _, item_of_row = np.unique(ids, return_inverse=True)
+    n_items, n_levels = int(item_of_row.max()) + 1, levels_arr.size
+    # per (item, level) mean correctness; NaN where the item has no row at that level
+    cell = item_of_row * n_levels + level_of_row
+    size = n_items * n_levels
+    counts = np.bincount(cell, minlength=size).reshape(n_items, n_levels)
+    sums = np.bincount(cell, weights=corr, minlength=size).reshape(n_items, n_levels)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     best: tuple[float, int, NDArray[np.float64]] | None = None
-    for i in range(len(levels) - 1):
-        both = by_item[[levels[i], levels[i + 1]]].dropna()
-        if both.empty:
+    for i in range(n_levels - 1):
+        both = (counts[:, i] > 0) & (counts[:, i + 1] > 0)
+        if not both.any():
             continue
-        drops = (both[levels[i]] - both[levels[i + 1]]).to_numpy(np.float64)
+        drops = means[both, i] - means[both, i + 1]
         if best is None or drops.mean() > best[0]:
             best = (float(drops.mean()), i, drops)
     if best is None:
         raise ValueError("no item appears at two consecutive severity levels")
+    levels = [int(v) for v in levels_arr]
     drop, i, drops = best
     ci = bootstrap_mean(drops, n_resamples=n_resamples, confidence_level=confidence_level, seed=seed)
     return CliffResult(int(levels[i]), int(levels[i + 1]), drop, ci.ci_low, ci.ci_high, int(drops.size))
