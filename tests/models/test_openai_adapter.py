@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -25,11 +26,22 @@ def items(n: int, marker: str = "") -> list[Item]:
     return [Item(id=f"q{i}", question=f"Question number {i}{marker}?", options=OPTIONS, answer="A") for i in range(n)]
 
 
+_OPEN: list[OpenAICompatible] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_models() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def model(server: FakeOpenAI, **options: object) -> OpenAICompatible:
     settings: dict[str, object] = {"base_url": server.url, "backoff": 0.01, "timeout": 5.0}
     settings.update(options)
     built = load_model("openai:fake-mc", **settings)
     assert isinstance(built, OpenAICompatible)
+    _OPEN.append(built)
     return built
 
 

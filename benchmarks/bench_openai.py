@@ -1,0 +1,185 @@
+"""Throughput of the OpenAI-compatible adapter against a local server with fixed latency.
+
+Starts tests/models/fake_openai.py in a subprocess (so its CPU is not ours) with 50 ms latency,
+then, for 1, 16, 64 and 256 requests in flight, measures requests per second of:
+
+* ``robust``   — ``OpenAICompatible.predict`` (prompt rendering, retries machinery, parsing, the
+                 thread/queue hand-off), i.e. the adapter as the runner sees it;
+* ``+store``   — the same through ``Runner.evaluate`` with a SQLite response store (every answer
+                 hashed and written the moment it arrives): what a real run costs;
+* ``aiohttp``  — raw aiohttp posting the same payloads with a semaphore (the floor);
+* ``openai``   — the official ``openai`` SDK's AsyncOpenAI, if installed.
+
+Ideal = concurrency / latency. Goal: robust >= 0.9 of ideal at 64 in flight.
+
+    .venv/bin/python benchmarks/bench_openai.py [--latency 0.05] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from robust.items import Item, Variant  # noqa: E402
+from robust.models.openai_compat import OpenAICompatible  # noqa: E402
+from robust.models.prompting import DEFAULT_TEMPLATE  # noqa: E402
+from robust.run import ResponseStore, Runner  # noqa: E402
+
+CPU: dict[str, list[float]] = {"robust": [], "aiohttp": [], "openai": []}
+OPTIONS = {"A": "Myoglobin", "B": "Troponin I", "C": "CK-MB", "D": "LDH"}
+_run_counter = 0
+
+
+def make_items(n: int) -> list[Item]:
+    global _run_counter
+    _run_counter += 1
+    return [Item(id=f"r{_run_counter}q{i}", question=f"Run {_run_counter}: a 54-year-old man has chest pain "
+                 f"(case {i}). Which marker rises first?", options=OPTIONS, answer="A") for i in range(n)]
+
+
+def payloads(items: list[Item], model: str) -> list[dict[str, Any]]:
+    return [{"model": model, "temperature": 0.0, "max_tokens": 32, "messages": DEFAULT_TEMPLATE.messages(item)}
+            for item in items]
+
+
+def time_robust(url: str, concurrency: int, n: int) -> float:
+    model = OpenAICompatible("fake-mc", base_url=url, concurrency=concurrency)
+    model.preflight()
+    list(model.predict(make_items(min(n, 2 * concurrency))))  # warm the connection pool
+    items = make_items(n)
+    cpu = time.process_time()
+    began = time.perf_counter()
+    answers = list(model.predict(items))
+    elapsed = time.perf_counter() - began
+    CPU["robust"].append((time.process_time() - cpu) / n * 1000)
+    assert len(answers) == n and all(p.error is None for _, p in answers)
+    model.close()
+    return n / elapsed
+
+
+def time_runner(url: str, concurrency: int, n: int) -> float:
+    model = OpenAICompatible("fake-mc", base_url=url, concurrency=concurrency)
+    model.preflight()
+    with tempfile.TemporaryDirectory() as folder:
+        store = ResponseStore(Path(folder) / "store.sqlite")
+        runner = Runner(model, store)
+        runner.evaluate([Variant.clean(item, "bench") for item in make_items(min(n, 2 * concurrency))])
+        variants = [Variant.clean(item, "bench") for item in make_items(n)]
+        began = time.perf_counter()
+        predictions = runner.evaluate(variants)
+        elapsed = time.perf_counter() - began
+        store.close()
+    assert all(p.error is None for p in predictions)
+    model.close()
+    return n / elapsed
+
+
+def time_aiohttp(url: str, concurrency: int, n: int) -> float:
+    import aiohttp
+
+    async def main() -> float:
+        semaphore = asyncio.Semaphore(concurrency)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency + 4)) as session:
+            async def one(payload: dict[str, Any]) -> None:
+                async with semaphore:
+                    async with session.post(f"{url}/chat/completions", json=payload) as response:
+                        await response.json()
+
+            await asyncio.gather(*(one(p) for p in payloads(make_items(min(n, 2 * concurrency)), "fake-mc")))
+            work = payloads(make_items(n), "fake-mc")
+            cpu = time.process_time()
+            began = time.perf_counter()
+            await asyncio.gather(*(one(p) for p in work))
+            rate = n / (time.perf_counter() - began)
+            CPU["aiohttp"].append((time.process_time() - cpu) / n * 1000)
+            return rate
+
+    return asyncio.run(main())
+
+
+def time_openai_sdk(url: str, concurrency: int, n: int) -> float | None:
+    try:
+        import openai
+    except ImportError:
+        return None
+
+    async def main() -> float:
+        client = openai.AsyncOpenAI(base_url=url, api_key="unused", max_retries=0)
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def one(payload: dict[str, Any]) -> None:
+            async with semaphore:
+                await client.chat.completions.create(**payload)
+
+        await asyncio.gather(*(one(p) for p in payloads(make_items(min(n, 2 * concurrency)), "fake-mc")))
+        work = payloads(make_items(n), "fake-mc")
+        cpu = time.process_time()
+        began = time.perf_counter()
+        await asyncio.gather(*(one(p) for p in work))
+        rate = n / (time.perf_counter() - began)
+        CPU["openai"].append((time.process_time() - cpu) / n * 1000)
+        await client.close()
+        return rate
+
+    return asyncio.run(main())
+
+
+def median_of(repeats: int, fn: Callable[[], float | None]) -> float | None:
+    values = [fn() for _ in range(repeats)]
+    if any(v is None for v in values):
+        return None
+    return statistics.median(v for v in values if v is not None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--concurrency", default="1,16,64,256")
+    args = parser.parse_args()
+    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "models" / "fake_openai.py"), "--latency",
+                               str(args.latency)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        url = f"http://127.0.0.1:{port}/v1"
+        print(f"server latency {args.latency * 1000:.0f} ms; medians of {args.repeats} runs; requests/s "
+              "(ratio to ideal = concurrency / latency)")
+        header = f"{'in flight':>9} {'ideal':>7} | {'robust':>14} {'+store':>14} | {'aiohttp':>14} {'openai SDK':>14} | " \
+                 f"{'robust/aiohttp':>14}"
+        print(header)
+        print("-" * len(header))
+        for concurrency in [int(c) for c in args.concurrency.split(",")]:
+            ideal = concurrency / args.latency
+            n = max(40, concurrency * 8)
+            ours = median_of(args.repeats, lambda: time_robust(url, concurrency, n))
+            stored = median_of(args.repeats, lambda: time_runner(url, concurrency, n))
+            floor = median_of(args.repeats, lambda: time_aiohttp(url, concurrency, n))
+            sdk = median_of(args.repeats, lambda: time_openai_sdk(url, concurrency, n))
+
+            def cell(rate: float | None) -> str:
+                return "n/a".rjust(14) if rate is None else f"{rate:7.0f} ({rate / ideal:4.2f})"
+
+            assert ours is not None and floor is not None
+            print(f"{concurrency:>9} {ideal:>7.0f} | {cell(ours)} {cell(stored)} | {cell(floor)} {cell(sdk)} | "
+                  f"{ours / floor:>14.2f}", flush=True)
+        print("client CPU per request (ms, median over all runs): " + ", ".join(
+            f"{name} {statistics.median(values):.2f}" for name, values in CPU.items() if values))
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
