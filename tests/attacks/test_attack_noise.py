@@ -67,6 +67,9 @@ def test_noise_on_real_vignettes_keeps_numbers_and_grows_with_severity() -> None
 def test_deterministic_and_independent_of_item_order(items, seed, data) -> None:  # type: ignore[no-untyped-def]
     attack = NoiseAttack()
     first = {v.id: v for v in attack.variants(items, seed=seed)}
+    sources = {i.id: i for i in items}
+    assert all(v.item.options == sources[v.source_id].options and v.item.answer == sources[v.source_id].answer
+               for v in first.values())
     shuffled = data.draw(st.permutations(items))
     second = {v.id: v for v in attack.variants(shuffled, seed=seed)}
     assert first == second

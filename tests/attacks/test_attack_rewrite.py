@@ -29,6 +29,11 @@ from robust.seeding import rng_for
     ("A 3-cm mass.", "A 1.2-in mass."),
     ("Serum glucose is 250 mg/dL.", "Serum glucose is 13.9 mmol/L."),
     ("Fasting glucose 7.2 mmol/L.", "Fasting glucose 130 mg/dL."),
+    ("She is 165 cm (5 ft 5 in) tall.", "She is 5 ft 5 in tall."),
+    ("He is 5 ft 10 in (178 cm) tall.", "He is 178 cm tall."),
+    ("He is 5 ft 10 in tall.", "He is 178 cm tall."),
+    ("a 6-kg (13-lb) weight loss", "a 13-lb weight loss"),
+    ("a 6-kg weight loss", "a 13-lb weight loss"),
 ])
 def test_unit_conversions_use_the_right_factors(text: str, expected: str) -> None:
     assert convert_units(text)[0] == expected

@@ -42,9 +42,14 @@ _UNIT_ALIASES = {"c": "°C", "f": "°F", "kg": "kg", "lb": "lb", "lbs": "lb", "p
 
 _NUM = r"\d+(?:\.\d+)?"
 _TEMP = rf"(?<![\w.])(?P<v1>-?{_NUM})\s?°\s?(?P<u1>[CF])\b"  # temperatures may be negative
-_MASS = rf"(?P<v1>{_NUM})\s?(?P<u1>kg|lbs?|pounds)\b"
+_MASS = rf"(?P<v1>{_NUM})(?P<hy>-|\s)?(?P<u1>kg|lbs?|pounds)\b"
 # "in" is a preposition too: only after a number and before punctuation, "tall" or the end
-_LENGTH = rf"(?P<v1>{_NUM})(?P<hy>-|\s)?(?P<u1>cm|inches|inch|in(?=\s*(?:[).,;]|tall\b|$)))(?![\w/])"
+_LENGTH = (rf"(?<!ft )(?<!ft)(?<!feet )(?P<v1>{_NUM})(?P<hy>-|\s)?"
+           rf"(?P<u1>cm|inches|inch|in(?=\s*(?:[).,;]|tall\b|$)))(?![\w/])")
+# heights in feet and inches ("5 ft 5 in"), alone or paired with centimetres either way round
+_FT_IN = rf"\d+\s?(?:ft|feet)\s?{_NUM}\s?(?:in|inches)\b"
+HEIGHT = re.compile(rf"(?P<cm>{_NUM})\s?cm\s?\((?P<imperial>{_FT_IN})\)|(?P<imperial2>{_FT_IN})(?:\s?\((?P<cm2>{_NUM})\s?cm\))?")
+_FT_IN_PARTS = re.compile(rf"(\d+)\s?(?:ft|feet)\s?({_NUM})")
 _GLUCOSE = rf"(?P<v1>{_NUM})\s?(?P<u1>mg/dL|mmol/L)\b"
 
 
@@ -90,12 +95,19 @@ def _render(value: float, unit: str, hyphen: str | None) -> str:
 
 def convert_units(text: str) -> tuple[str, list[dict[str, str]]]:
     """Every temperature, weight, length and glucose value flipped to the other unit system.
-    Returns the new text and one record per change (``from``, ``to``, ``kind``)."""
-    changes: list[dict[str, str]] = []
+    Returns the new text and one record per change (``kind``, ``from``, ``to``). All matches are
+    found on the original text in one pass, so a converted value is never converted back."""
+    spans: list[tuple[int, int, str, str]] = []  # start, end, replacement, kind
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e, _, _ in spans)
+
+    for match in HEIGHT.finditer(text):
+        spans.append((match.start(), match.end(), _height(match), "height"))
     for kind, pattern in PATTERNS.items():
-        pieces: list[str] = []
-        last = 0
         for match in pattern.finditer(text):
+            if not free(match.start(), match.end()):
+                continue
             if kind == "glucose" and not _GLUCOSE_CONTEXT.search(text[max(0, match.start() - 60):match.start()]):
                 continue
             unit = canonical_unit(match.group("u1"))
@@ -108,10 +120,24 @@ def convert_units(text: str) -> tuple[str, list[dict[str, str]]]:
                 replacement = _render(value, other, hyphen)
                 if match.group("v2") is not None:  # a parenthetical in an unrelated unit: keep it
                     replacement += text[match.end("u1"):match.end()]
-            pieces.append(text[last:match.start()])
-            pieces.append(replacement)
-            changes.append({"kind": kind, "from": match.group(0), "to": replacement})
-            last = match.end()
-        pieces.append(text[last:])
-        text = "".join(pieces)
-    return text, changes
+            spans.append((match.start(), match.end(), replacement, kind))
+    pieces: list[str] = []
+    changes: list[dict[str, str]] = []
+    last = 0
+    for start, end, replacement, kind in sorted(spans):
+        pieces.append(text[last:start])
+        pieces.append(replacement)
+        changes.append({"kind": kind, "from": text[start:end], "to": replacement})
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces), changes
+
+
+def _height(match: re.Match[str]) -> str:
+    """"165 cm (5 ft 5 in)" -> "5 ft 5 in", "5 ft 5 in (165 cm)" -> "165 cm", "5 ft 5 in" -> "165 cm"."""
+    if match.group("cm") is not None:
+        return match.group("imperial")
+    if match.group("cm2") is not None:
+        return f"{match.group('cm2')} cm"
+    feet, inches = _FT_IN_PARTS.match(match.group("imperial2")).groups()  # type: ignore[union-attr]
+    return f"{format_number((int(feet) * 12 + float(inches)) * CM_PER_IN, 0)} cm"
