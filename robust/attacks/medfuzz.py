@@ -366,6 +366,18 @@ class MedFuzzAttack(Attack):
 
     # ---- the attack loop -----------------------------------------------------------------------------
     def execute(self, items: Sequence[Item], evaluate: Evaluate, *, seed: int) -> list[tuple[Variant, Prediction]]:
+        try:
+            return self._execute(items, evaluate, seed=seed)
+        finally:
+            for runner in (self._attacker_model, self._judge_model):
+                if runner is not None:
+                    runner.store.close()
+                    close = getattr(runner.model, "close", None)
+                    if callable(close):
+                        close()
+            self._attacker_model = self._judge_model = None
+
+    def _execute(self, items: Sequence[Item], evaluate: Evaluate, *, seed: int) -> list[tuple[Variant, Prediction]]:
         clean_variants = self.variants(items, seed=seed)
         clean_predictions = evaluate(clean_variants)
         pairs: list[tuple[Variant, Prediction]] = list(zip(clean_variants, clean_predictions))

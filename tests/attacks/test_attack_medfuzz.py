@@ -220,3 +220,17 @@ def test_beam_search_and_p_gold_statistic(tmp_path: Path) -> None:
                            i.question for i in items if i.id == variant.source_id)), 2, seed=7))
         assert variant.params["n_controls_wrong"] == expected and variant.params["statistic"] == "p_gold"
     assert MedFuzzAttack().options()["attacker"] == "offline-greedy"
+
+
+def test_a_judge_can_veto_rewrites(tmp_path: Path) -> None:
+    from robust.models.baselines import ConstantModel
+
+    items = make_items()[:1]
+    attack = MedFuzzAttack(attacker=ScriptedAttacker(), judge=ConstantModel("A"), controls=5, max_turns=3,
+                           store=str(tmp_path / "side.sqlite"))
+    pairs = run_attack(attack, ScriptedTarget(), tmp_path / "store.sqlite", items)
+    (row,) = [v for v, _ in pairs if v.perturbation == "medfuzz"]
+    assert row.params["success"] is False and row.params["discarded"] == 3
+    assert row.params["discard_reasons"]["judge: answer would change"] == 2
+    assert row.item.question == items[0].question and "no valid rewrite" in row.description
+    assert not [v for v, _ in pairs if v.perturbation == "medfuzz_control"]
