@@ -97,3 +97,12 @@ def test_perturb_keeps_mmlu_csv_and_pubmedqa_json_formats(tmp_path: Path, capsys
     data = json.loads(out_json.read_text())
     assert len(data) == 12 and all(v["perturbation"]["source_id"] == "pubmedqa-123" for v in data.values())
     assert len(PubMedQA().load(out_json)) == 12
+
+
+def test_bad_characteristics_file_names_file_and_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pools = tmp_path / "pools.yaml"
+    pools.write_text("categories:\n  job:\n    - '{Subject} works as a {job}.'\n")
+    code = main(["attack", "--attack", "medfuzz", "--characteristics", str(pools), "--model", "random",
+                 "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and str(pools) in err and "categories.job[0]" in err and "Traceback" not in err
