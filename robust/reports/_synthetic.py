@@ -34,6 +34,7 @@ def make_run(
     config_extra: Mapping[str, Any] | None = None,
     variants_per_item: int = 1,
     n_resamples: int = 2000,
+    report: bool = True,
 ) -> Path:
     """Write a run folder. ``perturbations`` are (name, severity, flip-to-wrong probability)."""
     import pandas as pd
@@ -86,6 +87,10 @@ def make_run(
     document["attack_metrics"] = dict(attack_metrics or {})
     (out / "config.json").write_text(json.dumps(config, indent=2, default=str), encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(document, indent=2, default=str, allow_nan=False), encoding="utf-8")
+    if report:
+        from .html import write_report
+
+        write_report(out, out / "report.html")
     return out
 
 

@@ -19,7 +19,7 @@ def pts(value: Any) -> str:
 
 
 def num(value: Any, digits: int = 3) -> str:
-    return DASH if is_missing(value) else f"{float(value):.{digits}f}"
+    return DASH if is_missing(value) else f"{float(value):.{digits}f}".replace("-", "−")
 
 
 def pval(value: Any) -> str:

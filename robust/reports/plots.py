@@ -112,7 +112,10 @@ def severity(table: Any) -> str | None:
                      *pd.to_numeric(group["calibration_shift_perturbed"]).tolist()]
             axes[0][1].plot(x, shift, marker="o", markersize=3, color=line.get_color())
     axes[0][0].set_ylabel("accuracy (%)", fontsize=9)
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes[0]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("severity (0 = clean)", fontsize=9)
         _style(ax)
     if has_shift:
