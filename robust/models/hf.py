@@ -239,7 +239,7 @@ class HFModel(BaseModel):
 
         longest = max(len(c) for c in continuations)
         if len(context) + longest > self.max_length + 1:
-            return [self._score_full(context, cont) for cont in continuations]
+            return self._score_truncated(context, continuations)
         with torch.no_grad():
             out = self._model(torch.tensor([context], device=self.device), use_cache=True)
             first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
@@ -261,15 +261,24 @@ class HFModel(BaseModel):
             scores.append(total)
         return scores
 
-    def _score_full(self, context: list[int], continuation: list[int]) -> float:
-        """lm-eval's left-truncated full pass, for the rare request longer than the model's window."""
+    def _score_truncated(self, context: list[int], continuations: list[list[int]]) -> list[float]:
+        """lm-eval's left-truncated full passes (one padded batch of options), for requests longer
+        than the model's window: the context differs per option once truncated, so it cannot be shared."""
         import torch
 
-        ids = (context + continuation)[-(self.max_length + 1):][:-1]
+        rows = [(context + cont)[-(self.max_length + 1):][:-1] for cont in continuations]
+        width = max(len(r) for r in rows)
+        pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
+        batch = torch.full((len(rows), width), pad, dtype=torch.long)
+        for index, ids in enumerate(rows):
+            batch[index, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         with torch.no_grad():
-            logits = self._model(torch.tensor([ids], device=self.device)).logits[0].float()
-        logprobs = torch.log_softmax(logits[-len(continuation):], dim=-1)
-        return float(sum(logprobs[i, t] for i, t in enumerate(continuation)))
+            logprobs = torch.log_softmax(self._model(batch.to(self.device)).logits.float(), dim=-1)
+        scores = []
+        for index, (ids, cont) in enumerate(zip(rows, continuations)):
+            start = len(ids) - len(cont)
+            scores.append(float(sum(float(logprobs[index, start + i, t]) for i, t in enumerate(cont))))
+        return scores
 
     def _prediction(self, item: Item, scores: list[float], latency: float) -> Prediction:
         keys = list(item.options)

@@ -83,6 +83,24 @@ def test_loglikelihoods_equal_lm_evaluation_harness(tiny: Path, continuation: st
             assert ours[index].extra["loglikelihood"][key] == pytest.approx(next(theirs)[0], abs=1e-4)
 
 
+def test_prompts_longer_than_the_window_are_truncated_like_lm_evaluation_harness(tmp_path: Path) -> None:
+    pytest.importorskip("lm_eval")
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
+
+    short = build_tiny_gpt2(tmp_path / "short", positions=48)
+    for continuation in ("letter", "text"):
+        model = hf(short, continuation=continuation)
+        ours = dict(model.predict(ITEMS[:4]))
+        harness = HFLM(pretrained=str(short), device="cpu", batch_size=4, dtype="float32")
+        requests = [Instance(request_type="loglikelihood", doc={}, arguments=pair, idx=j)
+                    for item in ITEMS[:4] for j, pair in enumerate(model.requests(item))]
+        theirs = iter(harness.loglikelihood(requests, disable_tqdm=True))
+        for index, item in enumerate(ITEMS[:4]):
+            for key in item.options:
+                assert ours[index].extra["loglikelihood"][key] == pytest.approx(next(theirs)[0], abs=1e-4)
+
+
 def test_few_shot_examples_and_instruction_reach_the_prompt(tiny: Path) -> None:
     model = hf(tiny)
     example = Example(question="Which is first?", options={"A": "one", "B": "two"}, answer="A")
