@@ -95,6 +95,7 @@ def bench_permutation(quick: bool) -> None:
                 permutation_type="samples",
                 vectorized=True,
                 n_resamples=N_RESAMPLES,
+                batch=200,  # unbatched, 10k x 100k x 2 float64 resamples need 16 GB
                 rng=np.random.default_rng(2),
             )
 
@@ -136,6 +137,7 @@ def bench_bootstrap(quick: bool) -> None:
             paired=True,
             vectorized=True,
             n_resamples=N_RESAMPLES,
+            batch=200,  # bounds memory as above
             method="percentile",
             rng=np.random.default_rng(4),
         )

@@ -245,6 +245,9 @@ def sign_flip_p_values_binary(
     b = np.asarray(flips_to_wrong, dtype=np.int64)
     c = np.asarray(flips_to_right, dtype=np.int64)
     check_alternative(alternative)
+    n_resamples = check_positive_int(n_resamples, "n_resamples")
+    if np.any(b < 0) or np.any(c < 0):
+        raise ValueError("discordant counts must be non-negative")
     rng = generator(seed)
     m = b + c
     observed = (c - b).astype(np.float64)

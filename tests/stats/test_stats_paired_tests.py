@@ -201,3 +201,13 @@ def test_wilcoxon_matches_scipy_and_handles_zeros() -> None:
     assert single.p_value == pytest.approx(1.0)
     with pytest.raises(ValueError, match="NaN"):
         wilcoxon_signed_rank([0.1, np.nan], [0.2, 0.3])
+
+
+def test_vectorised_binary_sign_flip_matches_kernel() -> None:
+    from robust.stats import sign_flip_p_values_binary
+
+    p = sign_flip_p_values_binary([30, 5, 0], [10, 5, 0], n_resamples=20_000, seed=0)
+    exact = [mcnemar_exact(30, 10).p_value, 1.0, 1.0]
+    assert p == pytest.approx(exact, abs=0.01)
+    with pytest.raises(ValueError, match="non-negative"):
+        sign_flip_p_values_binary([-1], [0])
