@@ -19,7 +19,7 @@ from robust.stats import (
     minimal_detectable_effect,
     plan_sample_size,
 )
-from robust.stats import plan_cli
+from robust.commands import plan as plan_cli
 
 
 def test_medfuzz_p_value() -> None:
@@ -103,8 +103,9 @@ def test_plan_cli_json_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert args.handler(args) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["n_items"] == 870 and math.isclose(data["minimal_detectable_effect_at_n"], 0.03, rel_tol=0.01)
-    bad = _parser().parse_args("plan --delta 0.3 --discordance 0.1".split())
-    assert plan_cli.run(bad) == 2
+    from robust.cli import main
+
+    assert main("plan --delta 0.3 --discordance 0.1".split()) == 2
     assert "exceeds" in capsys.readouterr().err
 
 

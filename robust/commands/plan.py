@@ -6,10 +6,12 @@ import argparse
 import json
 from typing import Any
 
-from robust.stats.power import minimal_detectable_effect, plan_sample_size
+from typing import Sequence
+
+HELP = "items needed to detect an accuracy drop with a paired (McNemar) design"
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any, argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """Register the `plan` sub-command on an argparse subparsers object."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "plan",
@@ -30,16 +32,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the plan; returns 0, or 2 on invalid inputs (message on stderr)."""
-    import sys
+    """Print the plan; invalid inputs are a usage error (exit 2)."""
+    from ..errors import UsageError
+    from ..stats.power import minimal_detectable_effect, plan_sample_size
 
     alternative = "one-sided" if getattr(args, "one_sided", False) else "two-sided"
     try:
         plan = plan_sample_size(args.delta, args.discordance, args.alpha, args.power, alternative=alternative)
         check = minimal_detectable_effect(plan.n_items, args.discordance, args.alpha, args.power, alternative=alternative)
     except ValueError as exc:
-        print(f"robust plan: {exc}", file=sys.stderr)
-        return 2
+        raise UsageError(str(exc)) from None
     if getattr(args, "json", False):
         out = {
             "n_items": plan.n_items,
