@@ -82,3 +82,8 @@ def print_summary(summary_json: dict[str, Any]) -> None:
                       f"{row['flips_to_wrong']} / {row['flips_to_right']}", fmt_p(row["p_value"]),
                       fmt_p(row["p_adjusted"]), style="bold red" if significant and row["delta"] < 0 else None)
     console.print(table)
+    for row in summary_json.get("noise_floor") or []:
+        if row["attack"] == summary_json["attack"] and row["n_pairs"]:
+            console.print(f"Noise floor: {fmt_pct(row['flip_rate'])} of clean answers flip on a plain repeat "
+                          f"({row['flips']} of {row['n_pairs']}; 95% CI {fmt_pct(row['ci_low'])} to "
+                          f"{fmt_pct(row['ci_high'])}).")

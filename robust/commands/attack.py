@@ -38,6 +38,9 @@ def add_parser(sub: Any, argv: Sequence[str]) -> None:
     parser = sub.add_parser("attack", help=HELP, description=HELP + ". Attack-specific flags appear with "
                             "`robust attack --attack NAME --help`.")
     parser.add_argument("--attack", default="bias", help="attack to run (see `robust list attacks`; default bias)")
+    parser.add_argument("--noise-floor", type=int, default=0, metavar="K",
+                        help="ask every clean item K more times: the flip rate a stochastic model shows with no "
+                             "perturbation at all, reported beside each delta (default 0)")
     add_common_run_arguments(parser)
     if argv and argv[0] == "attack":
         name = _attack_name(argv) or "bias"
@@ -57,7 +60,8 @@ def config_from_args(args: argparse.Namespace, attack: str) -> Any:
 
     return RunConfig(bench=args.bench, attack=attack, model=args.model, data=args.data,
                      mapping=parse_mapping(args.mapping), limit=args.limit, seed=args.seed, out=args.out,
-                     store=args.store, model_options=model_options(args), command=["robust", *getattr(args, "argv", sys.argv[1:])])
+                     store=args.store, model_options=model_options(args), noise_floor=args.noise_floor,
+                     command=["robust", *getattr(args, "argv", sys.argv[1:])])
 
 
 def run(args: argparse.Namespace) -> int:

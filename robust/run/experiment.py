@@ -34,6 +34,7 @@ class RunConfig:
     store: str | None = None
     model_options: Mapping[str, Any] = field(default_factory=dict)
     attack_options: Mapping[str, Any] = field(default_factory=dict)
+    noise_floor: int = 0  # clean-vs-clean repeats per item: the flip rate nondeterminism alone produces
     command: Sequence[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -130,6 +131,8 @@ def execute(
     if bundled and notify is not None:
         notify(f"Using the bundled {config.bench} sample ({len(items)} original vignettes, not the real benchmark): "
                f"{data_path}. Pass --data PATH for the real file.")
+    if config.noise_floor < 0:
+        raise UsageError("--noise-floor must be 0 or more")
     attack = attack or build_attack(config.attack, config.attack_options)
     attack.check(items)
     model = model or load_model(config.model, **dict(config.model_options))
@@ -141,7 +144,8 @@ def execute(
     config_record: dict[str, Any] = {
         "command": list(config.command), "bench": config.bench, "data": str(data_path),
         "data_sha256": file_sha256(data_path), "bundled_sample": bundled, "mapping": dict(config.mapping or {}),
-        "limit": config.limit, "seed": config.seed, "model": model.spec, "fingerprint": dict(model.fingerprint()),
+        "limit": config.limit, "seed": config.seed, "noise_floor": config.noise_floor, "model": model.spec,
+        "fingerprint": dict(model.fingerprint()),
         "attack": attack.name, "attack_options": dict(attack.options()), "versions": versions(),
         "started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
         "status": "running",
@@ -159,6 +163,8 @@ def execute(
             runner = Runner(model, store)
         try:
             pairs = attack.execute(items, runner.evaluate, seed=config.seed)
+            if config.noise_floor > 0:
+                pairs = pairs + clean_repeats(pairs, runner.evaluate, config.noise_floor)
         finally:
             if bar_context is not None:
                 bar_context.__exit__(None, None, None)
@@ -175,22 +181,34 @@ def execute(
     return finish(config_record, items, pairs, runner.counters, out_dir, started, attack)
 
 
+def clean_repeats(pairs: Sequence[tuple[Variant, Prediction]], evaluate: Callable[[Sequence[Variant]], list[Prediction]],
+                  repeats: int) -> list[tuple[Variant, Prediction]]:
+    """Ask each clean variant again ``repeats`` times. The repeat index is part of the request
+    key, so the store does not hand back the first answer: a stochastic model answers afresh."""
+    import dataclasses
+
+    cleans = [v for v, _ in pairs if v.is_clean and v.repeat == 0]
+    variants = [dataclasses.replace(v, repeat=k) for k in range(1, repeats + 1) for v in cleans]
+    return list(zip(variants, evaluate(variants)))
+
+
 def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tuple[Variant, Prediction]],
            counters: RunCounters, out_dir: Path, started: float, attack: Attack) -> Run:
     """Write results first (so they survive any later failure), then the summary and report."""
-    from ..stats.summary import summarize
+    from ..stats.summary import build_summary
     from .results import results_frame
 
     frame = results_frame(pairs)
     frame.to_parquet(out_dir / "results.parquet", index=False)
     frame.to_json(out_dir / "results.jsonl", orient="records", lines=True, force_ascii=False)
-    summary = _in_attack_order(summarize(frame, seed=int(config_record["seed"])), attack.perturbation_names())
+    full = build_summary(frame, seed=int(config_record["seed"]))
+    summary = _in_attack_order(full.cells, attack.perturbation_names())
     config_record["status"] = "complete"
     config_record["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     config_record["duration_seconds"] = round(time.time() - started, 3)
     config_record["counters"] = vars(counters)
     _write_json(out_dir / "config.json", config_record)
-    summary_json = summary_document(config_record, frame, summary, counters, len(items))
+    summary_json = summary_document(config_record, frame, summary, counters, len(items), extras=full)
     summary_json["attack_metrics"] = _json_safe(dict(attack.metrics(frame)))
     _write_json(out_dir / "summary.json", summary_json)
     run = Run(config=RunConfig(), items=items, results=frame, summary=summary, summary_json=summary_json,
@@ -212,8 +230,10 @@ def _in_attack_order(summary: Any, names: Sequence[str]) -> Any:
 SUMMARY_SCHEMA_VERSION = 1
 
 
-def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counters: RunCounters, n_items: int) -> dict[str, Any]:
-    """The documented ``summary.json`` (schema in README, "summary.json")."""
+def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counters: RunCounters, n_items: int,
+                     extras: Any = None) -> dict[str, Any]:
+    """The documented ``summary.json`` (schema in README, "summary.json"). ``extras`` is the
+    ``robust.stats.RunSummary`` of the run: clean-accuracy interval, noise floor, severity trends."""
     import math
 
     def clean(value: Any) -> Any:
@@ -229,7 +249,7 @@ def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counte
     for row in summary.to_dict(orient="records"):
         name = f"{row['attack']}/{row['perturbation']}" + (f"@{row['severity']}" if row.get("severity") else "")
         perturbations.append({"name": name} | {k: clean(v) for k, v in row.items()})
-    return {
+    document = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "bench": config["bench"],
         "data": config["data"],
@@ -245,6 +265,17 @@ def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counte
         "clean": {"n": int(len(ok)), "accuracy": clean(float(ok["correct"].mean())) if len(ok) else None},
         "perturbations": perturbations,
     }
+    if extras is not None:
+        detail = extras.to_dict()
+        attack_clean = [row for row in detail["clean"] if row["attack"] == config["attack"]]
+        if attack_clean:
+            document["clean"].update(ci_low=attack_clean[0]["ci_low"], ci_high=attack_clean[0]["ci_high"])
+        document["correction"] = detail["correction"]
+        document["confidence_level"] = detail["confidence_level"]
+        document["n_resamples"] = detail["n_resamples"]
+        document["noise_floor"] = detail["noise_floor"]
+        document["trends"] = detail["trends"]
+    return _json_safe(document)  # type: ignore[no-any-return]
 
 
 def _json_safe(value: Any) -> Any:

@@ -21,6 +21,14 @@ from .store import ResponseStore
 ProgressHook = Callable[[int], None]
 
 
+def request_key(model: Model, variant: Variant) -> str:
+    """Hash of the exact request; a noise-floor repeat is a distinct request by design."""
+    request = dict(model.request(variant.item))
+    if variant.repeat:
+        request["repeat"] = variant.repeat
+    return stable_hash(request)
+
+
 @dataclass
 class RunCounters:
     model_calls: int = 0
@@ -46,7 +54,7 @@ class Runner:
 
     def evaluate(self, variants: Sequence[Variant]) -> list[Prediction]:
         """Predictions for ``variants``, in order: from the store where possible, else the model."""
-        keys = [stable_hash(dict(self.model.request(v.item))) for v in variants]
+        keys = [request_key(self.model, v) for v in variants]
         if self.on_total is not None:
             self.on_total(len(variants))
         results: list[Prediction | None] = [None] * len(variants)
