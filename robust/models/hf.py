@@ -165,6 +165,7 @@ class HFModel(BaseModel):
 
         parameters = inspect.signature(model.forward).parameters
         self._cache_argument = "cache" if "cache" in parameters else "past_key_values"
+        self._keeps_logits = "logits_to_keep" in parameters
         device: Any = self.device
         try:
             self._model = model.to(device).eval()
@@ -189,45 +190,68 @@ class HFModel(BaseModel):
             return [(context, f" {key}") for key in item.options]
         return [(context, f" {text}") for text in item.options.values()]
 
-    def _predict_loglikelihood(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
-        encoded: list[tuple[list[int], list[list[int]]]] = []
+    def _encode(self, items: Sequence[Item]) -> list[tuple[list[int], list[list[int]]]]:
+        """Per item: context tokens and each option's continuation tokens, split as lm-eval's
+        ``_encode_pair`` does, but with the context encoded once and all strings in one batch call."""
+        strings: list[str] = []
         for item in items:
-            pairs = [encode_pair(self._tokenizer, context, cont) for context, cont in self.requests(item)]
-            contexts = {tuple(c) for c, _ in pairs}
-            if len(contexts) != 1 or any(not cont for _, cont in pairs):
-                raise ModelError(f"item {item.id}: an option continuation is empty after tokenisation")
-            encoded.append((pairs[0][0], [cont for _, cont in pairs]))
-        single = [i for i, (_, conts) in enumerate(encoded) if all(len(c) == 1 for c in conts)
-                  and len(encoded[i][0]) >= 1]
-        single_set = set(single)
-        multi = [i for i in range(len(items)) if i not in single_set]
-        for index, scores, latency in self._score_single_token(single, encoded):
-            yield index, self._prediction(items[index], scores, latency)
-        for index in multi:
-            began = time.perf_counter()
-            scores = self._score_with_cached_context(*encoded[index])
-            yield index, self._prediction(items[index], scores, time.perf_counter() - began)
+            pairs = self.requests(item)
+            context = pairs[0][0]
+            stripped = context.rstrip()
+            strings.append(stripped)
+            strings.extend(stripped + context[len(stripped):] + cont for _, cont in pairs)
+        ids = self._tokenizer(strings)["input_ids"]
+        out: list[tuple[list[int], list[list[int]]]] = []
+        row = 0
+        for item in items:
+            context_ids = list(ids[row])
+            continuations = [list(whole[len(context_ids):]) for whole in ids[row + 1 : row + 1 + len(item.options)]]
+            row += 1 + len(item.options)
+            if not context_ids or any(not cont for cont in continuations):
+                raise ModelError(f"item {item.id}: the prompt or an option is empty after tokenisation")
+            out.append((context_ids, continuations))
+        return out
+
+    def _predict_loglikelihood(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
+        window = max(256, 8 * self.batch_size)  # answers stream out window by window
+        for offset in range(0, len(items), window):
+            chunk = items[offset : offset + window]
+            encoded = self._encode(chunk)
+            single = [i for i, (_, conts) in enumerate(encoded) if all(len(c) == 1 for c in conts)]
+            single_set = set(single)
+            for index, scores, latency in self._score_single_token(single, encoded):
+                yield offset + index, self._prediction(chunk[index], scores, latency)
+            for index in (i for i in range(len(chunk)) if i not in single_set):
+                began = time.perf_counter()
+                scores = self._score_with_cached_context(*encoded[index])
+                yield offset + index, self._prediction(chunk[index], scores, time.perf_counter() - began)
 
     def _score_single_token(self, indices: list[int], encoded: list[tuple[list[int], list[list[int]]]]
                             ) -> Iterator[tuple[int, list[float], float]]:
-        """One forward pass per question (its context), batched over questions sorted by length."""
+        """One forward pass per question (its context), batched over questions sorted by length;
+        the LM head runs only at the positions read (``logits_to_keep``), not the whole sequence."""
         import torch
 
         order = sorted(indices, key=lambda i: -len(encoded[i][0]))
+        pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             began = time.perf_counter()
             inputs = [encoded[i][0][-self.max_length:] for i in chunk]
-            width = len(inputs[0])
-            pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
-            batch = torch.full((len(chunk), width), pad, dtype=torch.long)
+            batch = torch.full((len(chunk), len(inputs[0])), pad, dtype=torch.long)
             for row, ids in enumerate(inputs):
                 batch[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-            lengths = torch.tensor([len(ids) for ids in inputs])
+            last = torch.tensor([len(ids) - 1 for ids in inputs])
+            rows = torch.arange(len(chunk))
             with torch.no_grad():
-                logits = self._model(batch.to(self.device)).logits
-                last = logits[torch.arange(len(chunk)), (lengths - 1).to(logits.device)]
-                logprobs = torch.log_softmax(last.float(), dim=-1).cpu()
+                if self._keeps_logits:
+                    keep = torch.unique(last)
+                    logits = self._model(batch.to(self.device), logits_to_keep=keep.to(self.device)).logits
+                    picked = logits[rows, torch.searchsorted(keep, last).to(logits.device)]
+                else:
+                    logits = self._model(batch.to(self.device)).logits
+                    picked = logits[rows, last.to(logits.device)]
+                logprobs = torch.log_softmax(picked.float(), dim=-1).cpu()
             latency = (time.perf_counter() - began) / len(chunk)
             for row, index in enumerate(chunk):
                 tokens = [cont[0] for cont in encoded[index][1]]
