@@ -10,7 +10,8 @@ their rules with ``robust gate`` (robust.reports.gates), so CI and the CLI canno
 Plugin options (``-p robust.testing``, or automatic once installed via the ``pytest11`` entry point):
 ``--robust-model SPEC`` (the ``robust_model`` fixture; default minilm), ``--robust-store PATH``
 (the ``robust_store`` fixture: response store, so a re-run costs no model calls) and
-``--robust-report PATH`` (one HTML page for every run made in the session).
+``--robust-limit N`` (the ``robust_limit`` fixture: a quick mode) and ``--robust-report PATH``
+(one HTML page for every run made in the session).
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def summary_of(target: Any) -> Any:
     summary = getattr(target, "summary", None)
     if isinstance(summary, pd.DataFrame):
         return summary_table(summary, getattr(target, "results", None))
-    raise TypeError(f"expected a Run, a run folder, a summary DataFrame or a summary.json dict, not {type(target).__name__}")
+    raise TypeError(
+        f"expected a Run, a run folder, a summary DataFrame or a summary.json dict, not {type(target).__name__}"
+    )
 
 
 def _rules(perturbations: Sequence[str] | str | None, **fields: Any) -> list[Rule]:
@@ -65,13 +68,20 @@ def _failure_table(failed: list[Check]) -> str:
         if not row:
             lines.append([check.cell, "", "", "", "", "", "", "", check.message.split(": ", 1)[-1]])
             continue
-        shift = row.get("calibration_shift_perturbed")
-        lines.append([
-            f"{row.get('attack')}/{cell_label(row)}", "–" if is_missing(row.get("n")) else str(int(row["n"])),
-            pct(row.get("accuracy_clean")), pct(row.get("accuracy_perturbed")), pts(row.get("delta")),
-            f"{pts(row.get('ci_low'))} to {pts(row.get('ci_high'))}", pval(row.get("p_adjusted")),
-            "–" if is_missing(shift) else f"{float(shift):+.3f}", check.message.rsplit(": ", 1)[-1],
-        ])
+        shift: Any = row.get("calibration_shift_perturbed")
+        lines.append(
+            [
+                f"{row.get('attack')}/{cell_label(row)}",
+                "–" if is_missing(row.get("n")) else str(int(row["n"])),
+                pct(row.get("accuracy_clean")),
+                pct(row.get("accuracy_perturbed")),
+                pts(row.get("delta")),
+                f"{pts(row.get('ci_low'))} to {pts(row.get('ci_high'))}",
+                pval(row.get("p_adjusted")),
+                "–" if is_missing(shift) else f"{float(shift):+.3f}".replace("-", "−"),
+                check.message.rsplit(": ", 1)[-1],
+            ]
+        )
     widths = [max(len(headers[i]), *(len(line[i]) for line in lines)) for i in range(len(headers) - 1)]
 
     def render(cells: list[str]) -> str:
@@ -84,13 +94,20 @@ def _failure_table(failed: list[Check]) -> str:
 def _raise_on_failures(checks: list[Check], call: str, n_cells: int) -> None:
     failed = [c for c in checks if not c.passed]
     if failed:
-        raise AssertionError(f"{call}: {len(failed)} failed check{'s' if len(failed) != 1 else ''} "
-                             f"({n_cells} perturbation{'s' if n_cells != 1 else ''} in the run)\n"
-                             f"{_failure_table(failed)}")
+        raise AssertionError(
+            f"{call}: {len(failed)} failed check{'s' if len(failed) != 1 else ''} "
+            f"({n_cells} perturbation{'s' if n_cells != 1 else ''} in the run)\n"
+            f"{_failure_table(failed)}"
+        )
 
 
-def assert_robust(target: Any, max_drop: float = 0.05, alpha: float = 0.05,
-                  perturbations: Sequence[str] | str | None = None, strict: bool = False) -> None:
+def assert_robust(
+    target: Any,
+    max_drop: float = 0.05,
+    alpha: float = 0.05,
+    perturbations: Sequence[str] | str | None = None,
+    strict: bool = False,
+) -> None:
     """Fail when a drop is both significant (adjusted p < alpha) and larger than ``max_drop``;
     with ``strict=True``, when the upper bound of the drop's 95% CI exceeds ``max_drop`` (so a
     run too small to show the model is robust fails too). Named ``perturbations`` (``recency`` or
@@ -111,7 +128,9 @@ def assert_calibrated(target: Any, max_shift: float = 0.10, perturbations: Seque
     _raise_on_failures(checks, f"assert_calibrated(max_shift={max_shift:g})", len(table))
 
 
-def assert_no_dunning_kruger(target: Any, alpha: float = 0.05, perturbations: Sequence[str] | str | None = None) -> None:
+def assert_no_dunning_kruger(
+    target: Any, alpha: float = 0.05, perturbations: Sequence[str] | str | None = None
+) -> None:
     """Fail on the AI Dunning-Kruger pattern: at a perturbation's highest severity, accuracy fell
     significantly while the calibration shift stayed or rose (the stats layer's interval-based
     flag when present, else the point estimates)."""
@@ -127,12 +146,28 @@ _SESSION_RUNS: list[Path] = []
 
 def pytest_addoption(parser: Any) -> None:
     group = parser.getgroup("robust", "robustness of medical AI models (robust)")
-    group.addoption("--robust-model", metavar="SPEC", default=None,
-                    help="model spec for the robust_model fixture (default: minilm)")
-    group.addoption("--robust-store", metavar="PATH", default=None,
-                    help="response store for the robust_store fixture (default: $ROBUST_STORE or ~/.cache/robust)")
-    group.addoption("--robust-report", metavar="PATH", default=None,
-                    help="write one HTML report for every robust run made in this session")
+    group.addoption(
+        "--robust-model", metavar="SPEC", default=None, help="model spec for the robust_model fixture (default: minilm)"
+    )
+    group.addoption(
+        "--robust-store",
+        metavar="PATH",
+        default=None,
+        help="response store for the robust_store fixture (default: $ROBUST_STORE or ~/.cache/robust)",
+    )
+    group.addoption(
+        "--robust-limit",
+        metavar="N",
+        type=int,
+        default=None,
+        help="use only the first N items of each bench (the robust_limit fixture; a quick CI mode)",
+    )
+    group.addoption(
+        "--robust-report",
+        metavar="PATH",
+        default=None,
+        help="write one HTML report for every robust run made in this session",
+    )
 
 
 def pytest_configure(config: Any) -> None:
@@ -190,6 +225,13 @@ def robust_store(request: Any) -> str | None:
     """The response store path (``--robust-store``); None = $ROBUST_STORE or the user cache."""
     value = request.config.getoption("robust_store")
     return str(value) if value else None
+
+
+@_fixture
+def robust_limit(request: Any) -> int | None:
+    """Items per bench (``--robust-limit``); None = what the test chose."""
+    value = request.config.getoption("robust_limit")
+    return int(value) if value else None
 
 
 def session_runs() -> Iterable[Path]:

@@ -33,16 +33,33 @@ def run(args: argparse.Namespace) -> int:
     comparison = compare_runs(args.run_a, args.run_b, seed=args.seed)
     console = Console(file=sys.stdout, width=max(110, Console().width))
     table = Table(title=f"B − A robustness: {comparison.run_b.get('model')} vs {comparison.run_a.get('model')}")
-    for column in ("perturbation", "shared items", "clean A", "clean B", "Δ A", "Δ B", "B − A (pts)", "95% CI",
-                   "adj. p"):
+    for column in (
+        "perturbation",
+        "shared items",
+        "clean A",
+        "clean B",
+        "Δ A",
+        "Δ B",
+        "B − A (pts)",
+        "95% CI",
+        "adj. p",
+    ):
         table.add_column(column, justify="left" if column == "perturbation" else "right", no_wrap=True)
     for row in comparison.table.to_dict(orient="records"):
         significant = row["p_adjusted"] < args.alpha
         style = ("bold red" if row["difference"] < 0 else "bold green") if significant else None
-        table.add_row(f"{row['attack']}: {fmt.cell_label(row)}", fmt.count(row["n"]), fmt.pct(row["accuracy_clean_a"]),
-                      fmt.pct(row["accuracy_clean_b"]), fmt.pts(row["delta_a"]), fmt.pts(row["delta_b"]),
-                      fmt.pts(row["difference"]), f"{fmt.pts(row['ci_low'])} to {fmt.pts(row['ci_high'])}",
-                      fmt.pval(row["p_adjusted"]), style=style)
+        table.add_row(
+            f"{row['attack']}: {fmt.cell_label(row)}",
+            fmt.count(row["n"]),
+            fmt.pct(row["accuracy_clean_a"]),
+            fmt.pct(row["accuracy_clean_b"]),
+            fmt.pts(row["delta_a"]),
+            fmt.pts(row["delta_b"]),
+            fmt.pts(row["difference"]),
+            f"{fmt.pts(row['ci_low'])} to {fmt.pts(row['ci_high'])}",
+            fmt.pval(row["p_adjusted"]),
+            style=style,
+        )
     console.print(table)
     for warning in comparison.warnings:
         print(f"note: {warning}", file=sys.stderr)

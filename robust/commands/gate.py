@@ -15,8 +15,11 @@ HELP = "check a finished run against a robustness policy (exit 1 listing each fa
 def add_parser(sub: Any, argv: Sequence[str]) -> None:
     parser = sub.add_parser("gate", help=HELP, description=HELP + ". See docs/reports.md for the policy format.")
     parser.add_argument("run_dir", metavar="RUN_DIR", help="finished run folder")
-    parser.add_argument("--policy", required=True, help="YAML policy: rules with max_drop, alpha, "
-                        "max_calibration_shift, no_dunning_kruger, required")
+    parser.add_argument(
+        "--policy",
+        required=True,
+        help="YAML policy: rules with max_drop, alpha, max_calibration_shift, no_dunning_kruger, required",
+    )
     parser.add_argument("--junit", metavar="PATH", help="also write the checks as JUnit XML")
     parser.add_argument("--quiet", action="store_true", help="print only failures")
 
@@ -34,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
     if args.junit:
         from ..reports.junit import junit_xml
 
-        Path(args.junit).write_text(junit_xml(checks, suite=f"robust.gate.{data.get('attack', 'run')}"), encoding="utf-8")
+        Path(args.junit).write_text(
+            junit_xml(checks, suite=f"robust.gate.{data.get('attack', 'run')}"), encoding="utf-8"
+        )
     if not args.quiet:
         for check in checks:
             if check.passed:
@@ -42,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     for check in failed:
         where = f"  [rule at {check.rule.where}]" if check.rule.where else ""
         print(f"FAIL  {check.message}{where}")
-    verdict = (f"gate failed: {len(failed)} of {len(checks)} checks failed" if failed
-               else f"gate passed: {len(checks)} checks")
+    verdict = (
+        f"gate failed: {len(failed)} of {len(checks)} checks failed" if failed else f"gate passed: {len(checks)} checks"
+    )
     print(f"{verdict} ({args.policy} on {args.run_dir})")
     return 1 if failed else 0

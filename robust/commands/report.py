@@ -12,12 +12,21 @@ HELP = "render the report of a finished run folder (html, md, json or junit), wi
 
 def add_parser(sub: Any, argv: Sequence[str]) -> None:
     parser = sub.add_parser("report", help=HELP, description=HELP + ".")
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="run folder (holds config.json, summary.json, results.parquet)")
-    parser.add_argument("--format", dest="fmt", default="html", choices=("html", "md", "json", "junit"),
-                        help="html (default, self-contained), md (pull-request comment), json (versioned summary), "
-                             "junit (one test case per perturbation gate)")
-    parser.add_argument("--out", help="file to write; '-' for stdout (default: RUN_DIR/report.html, report.md, "
-                                      "report.json or junit.xml)")
+    parser.add_argument(
+        "run_dir", metavar="RUN_DIR", help="run folder (holds config.json, summary.json, results.parquet)"
+    )
+    parser.add_argument(
+        "--format",
+        dest="fmt",
+        default="html",
+        choices=("html", "md", "json", "junit"),
+        help="html (default, self-contained), md (pull-request comment), json (versioned summary), "
+        "junit (one test case per perturbation gate)",
+    )
+    parser.add_argument(
+        "--out",
+        help="file to write; '-' for stdout (default: RUN_DIR/report.html, report.md, report.json or junit.xml)",
+    )
     parser.add_argument("--policy", help="gates.yaml for --format junit (default: max drop 5 points at alpha 0.05)")
 
 

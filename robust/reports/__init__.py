@@ -48,5 +48,17 @@ def _junit(data: RunData, rules: Sequence[Rule] | None) -> str:
     return render_junit(data, rules)
 
 
-__all__ = ["FORMATS", "SUFFIXES", "Check", "Rule", "RunData", "evaluate", "load_policy", "render", "render_report",
-           "render_session", "write_report", "write_session_report"]
+__all__ = [
+    "FORMATS",
+    "SUFFIXES",
+    "Check",
+    "Rule",
+    "RunData",
+    "evaluate",
+    "load_policy",
+    "render",
+    "render_report",
+    "render_session",
+    "write_report",
+    "write_session_report",
+]

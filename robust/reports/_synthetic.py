@@ -12,11 +12,21 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-QUESTION = ("A {age}-year-old woman presents with {symptom} for {days} days. Her temperature is 38.{t}°C and "
-            "her pulse is {pulse}/min. Laboratory studies show a leukocyte count of {wbc},000/mm3. Which of the "
-            "following is the most appropriate next step in management?")
-SYMPTOMS = ("fever and flank pain", "chest pain", "shortness of breath", "a productive cough", "abdominal pain",
-            "headache and neck stiffness", "joint swelling", "painless jaundice")
+QUESTION = (
+    "A {age}-year-old woman presents with {symptom} for {days} days. Her temperature is 38.{t}°C and "
+    "her pulse is {pulse}/min. Laboratory studies show a leukocyte count of {wbc},000/mm3. Which of the "
+    "following is the most appropriate next step in management?"
+)
+SYMPTOMS = (
+    "fever and flank pain",
+    "chest pain",
+    "shortness of breath",
+    "a productive cough",
+    "abdominal pain",
+    "headache and neck stiffness",
+    "joint swelling",
+    "painless jaundice",
+)
 
 
 def make_run(
@@ -51,9 +61,18 @@ def make_run(
     for index in range(n_items):
         item_id = f"item-{index:05d}"
         answer = keys[index % 4]
-        text = question if question is not None else QUESTION.format(
-            age=20 + index % 60, symptom=SYMPTOMS[index % len(SYMPTOMS)], days=1 + index % 9, t=index % 10,
-            pulse=70 + index % 50, wbc=5 + index % 15)
+        text = (
+            question
+            if question is not None
+            else QUESTION.format(
+                age=20 + index % 60,
+                symptom=SYMPTOMS[index % len(SYMPTOMS)],
+                days=1 + index % 9,
+                t=index % 10,
+                pulse=70 + index % 50,
+                wbc=5 + index % 15,
+            )
+        )
         clean_ok = bool(rng.random() < clean_accuracy)
         clean_conf = float(np.clip(rng.normal(0.75 if clean_ok else 0.55, 0.12), 0.26, 1.0))
         rows.append(_row(item_id, attack, "clean", 0, answer, clean_ok, clean_conf, text, "", model_text, keys))
@@ -65,20 +84,55 @@ def make_run(
                     ok = bool(rng.random() < 0.08)
                 conf = float(np.clip(clean_conf + rng.normal(0.05 * severity, 0.08), 0.26, 1.0))
                 wrong = keys[(keys.index(answer) + 1 + k) % 4]
-                sentence = (f" Most of her colleagues think the answer is {wrong}." if severity == 0
-                            else f" (image degraded at level {severity})")
-                rows.append(_row(item_id, attack, name, severity, answer, ok, conf, text + sentence,
-                                 f"{name} toward {wrong}", model_text, keys, k=k if variants_per_item > 1 else None))
-    frame = pd.DataFrame(rows, columns=COLUMNS).astype({"severity": "int64", "turn": "int64", "repeat": "int64",
-                                                        "correct": "bool", "cached": "bool", "n_options": "int64"})
+                sentence = (
+                    f" Most of her colleagues think the answer is {wrong}."
+                    if severity == 0
+                    else f" (image degraded at level {severity})"
+                )
+                rows.append(
+                    _row(
+                        item_id,
+                        attack,
+                        name,
+                        severity,
+                        answer,
+                        ok,
+                        conf,
+                        text + sentence,
+                        f"{name} toward {wrong}",
+                        model_text,
+                        keys,
+                        k=k if variants_per_item > 1 else None,
+                    )
+                )
+    frame = pd.DataFrame(rows, columns=COLUMNS).astype(
+        {
+            "severity": "int64",
+            "turn": "int64",
+            "repeat": "int64",
+            "correct": "bool",
+            "cached": "bool",
+            "n_options": "int64",
+        }
+    )
     frame.to_parquet(out / "results.parquet", index=False)
     summary = summarize(frame, seed=seed, n_resamples=n_resamples)
     config: dict[str, Any] = {
-        "command": ["robust", "attack", "--attack", attack], "bench": "medqa", "data": "synthetic.jsonl",
-        "data_sha256": "0" * 64, "bundled_sample": False, "seed": seed, "model": model,
-        "fingerprint": {"adapter": "synthetic", "version": 1}, "attack": attack, "attack_options": {},
-        "versions": {"python": "3.11", "robust-medai": "0.1.0"}, "started": "2026-01-01T00:00:00+00:00",
-        "finished": "2026-01-01T00:01:00+00:00", "duration_seconds": 60.0, "status": "complete",
+        "command": ["robust", "attack", "--attack", attack],
+        "bench": "medqa",
+        "data": "synthetic.jsonl",
+        "data_sha256": "0" * 64,
+        "bundled_sample": False,
+        "seed": seed,
+        "model": model,
+        "fingerprint": {"adapter": "synthetic", "version": 1},
+        "attack": attack,
+        "attack_options": {},
+        "versions": {"python": "3.11", "robust-medai": "0.1.0"},
+        "started": "2026-01-01T00:00:00+00:00",
+        "finished": "2026-01-01T00:01:00+00:00",
+        "duration_seconds": 60.0,
+        "status": "complete",
         "counters": {"model_calls": len(frame), "cache_hits": 0, "errors": 0},
     }
     config.update(config_extra or {})
@@ -94,16 +148,44 @@ def make_run(
     return out
 
 
-def _row(item_id: str, attack: str, perturbation: str, severity: int, answer: str, ok: bool, conf: float,
-         question: str, description: str, text: str, keys: list[str], k: int | None = None) -> dict[str, Any]:
+def _row(
+    item_id: str,
+    attack: str,
+    perturbation: str,
+    severity: int,
+    answer: str,
+    ok: bool,
+    conf: float,
+    question: str,
+    description: str,
+    text: str,
+    keys: list[str],
+    k: int | None = None,
+) -> dict[str, Any]:
     choice = answer if ok else keys[(keys.index(answer) + 1) % 4]
     suffix = f"@{severity}" if severity else ""
     suffix += f"#{k}" if k is not None else ""
     return {
-        "item_id": item_id, "variant_id": f"{item_id}::{attack}/{perturbation}{suffix}", "attack": attack,
-        "perturbation": perturbation, "severity": severity, "group": None, "turn": 0, "repeat": 0,
-        "answer": answer, "choice": choice, "correct": ok, "confidence": conf, "p_gold": conf if ok else 1 - conf,
-        "probs": None, "n_options": 4, "question": question,
-        "params": json.dumps({"variant_key": k} if k is not None else {}), "description": description,
-        "text": text, "cached": False, "error": None, "latency": 0.01,
+        "item_id": item_id,
+        "variant_id": f"{item_id}::{attack}/{perturbation}{suffix}",
+        "attack": attack,
+        "perturbation": perturbation,
+        "severity": severity,
+        "group": None,
+        "turn": 0,
+        "repeat": 0,
+        "answer": answer,
+        "choice": choice,
+        "correct": ok,
+        "confidence": conf,
+        "p_gold": conf if ok else 1 - conf,
+        "probs": None,
+        "n_options": 4,
+        "question": question,
+        "params": json.dumps({"variant_key": k} if k is not None else {}),
+        "description": description,
+        "text": text,
+        "cached": False,
+        "error": None,
+        "latency": 0.01,
     }

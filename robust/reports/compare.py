@@ -38,17 +38,31 @@ def _per_item_deltas(results: Any) -> Any:
     if "choice" in frame.columns:
         correct = correct & frame["choice"].notna()
     frame = frame.assign(_correct=correct.astype(float))
-    clean = (frame[frame["perturbation"] == "clean"].drop_duplicates(["attack", "item_id"])
-             [["attack", "item_id", "_correct"]].rename(columns={"_correct": "clean"}))
-    perturbed = (frame[frame["perturbation"] != "clean"].groupby([*KEYS, "item_id"], sort=False)["_correct"]
-                 .mean().rename("perturbed").reset_index())
+    clean = (
+        frame[frame["perturbation"] == "clean"]
+        .drop_duplicates(["attack", "item_id"])[["attack", "item_id", "_correct"]]
+        .rename(columns={"_correct": "clean"})
+    )
+    perturbed = (
+        frame[frame["perturbation"] != "clean"]
+        .groupby([*KEYS, "item_id"], sort=False)["_correct"]
+        .mean()
+        .rename("perturbed")
+        .reset_index()
+    )
     merged = perturbed.merge(clean, on=["attack", "item_id"])
     merged["delta"] = merged["perturbed"] - merged["clean"]
     return merged
 
 
-def compare_runs(run_a: str | Path | RunData, run_b: str | Path | RunData, *, seed: int = 0,
-                 n_resamples: int = 10_000, correction: str = "holm") -> Comparison:
+def compare_runs(
+    run_a: str | Path | RunData,
+    run_b: str | Path | RunData,
+    *,
+    seed: int = 0,
+    n_resamples: int = 10_000,
+    correction: str = "holm",
+) -> Comparison:
     import numpy as np
     import pandas as pd
 
@@ -60,32 +74,52 @@ def compare_runs(run_a: str | Path | RunData, run_b: str | Path | RunData, *, se
     b = run_b if isinstance(run_b, RunData) else RunData.load(run_b)
     for data in (a, b):
         if data.results is None:
-            raise UsageError(f"{data.run_dir} has no readable results.parquet: a paired comparison needs per-item results")
+            raise UsageError(
+                f"{data.run_dir} has no readable results.parquet: a paired comparison needs per-item results"
+            )
     warnings = []
     hash_a, hash_b = a.config.get("data_sha256"), b.config.get("data_sha256")
     if hash_a and hash_b and hash_a != hash_b:
         warnings.append("the two runs read different data files; only items with the same id are compared")
     if a.config.get("seed") != b.config.get("seed"):
-        warnings.append(f"the runs used different seeds ({a.config.get('seed')} vs {b.config.get('seed')}); random "
-                        "perturbations may differ between them")
-    merged = _per_item_deltas(a.results).merge(_per_item_deltas(b.results), on=[*KEYS, "item_id"],
-                                               suffixes=("_a", "_b"))
+        warnings.append(
+            f"the runs used different seeds ({a.config.get('seed')} vs {b.config.get('seed')}); random "
+            "perturbations may differ between them"
+        )
+    merged = _per_item_deltas(a.results).merge(
+        _per_item_deltas(b.results), on=[*KEYS, "item_id"], suffixes=("_a", "_b")
+    )
     if merged.empty:
         raise UsageError(f"{a.run_dir} and {b.run_dir} share no (attack, perturbation, item): nothing to compare")
     rows = []
     for (attack, perturbation, severity), cell in merged.groupby(KEYS, sort=True):
         diff = (cell["delta_b"] - cell["delta_a"]).to_numpy(dtype=np.float64)
-        boot = bootstrap_mean(diff, n_resamples=n_resamples, seed=np.random.default_rng(
-            [seed, int(severity), *map(ord, f"{attack}/{perturbation}")]))
-        test = sign_flip_permutation_test(diff, n_resamples=n_resamples, seed=np.random.default_rng(
-            [seed, int(severity), *map(ord, f"{attack}/{perturbation}"), 1]))
-        rows.append({
-            "attack": attack, "perturbation": perturbation, "severity": int(severity), "n": int(len(cell)),
-            "accuracy_clean_a": float(cell["clean_a"].mean()), "accuracy_clean_b": float(cell["clean_b"].mean()),
-            "delta_a": float(cell["delta_a"].mean()), "delta_b": float(cell["delta_b"].mean()),
-            "difference": float(diff.mean()), "ci_low": boot.ci_low, "ci_high": boot.ci_high,
-            "p_value": test.p_value,
-        })
+        boot = bootstrap_mean(
+            diff,
+            n_resamples=n_resamples,
+            seed=np.random.default_rng([seed, int(severity), *map(ord, f"{attack}/{perturbation}")]),
+        )
+        test = sign_flip_permutation_test(
+            diff,
+            n_resamples=n_resamples,
+            seed=np.random.default_rng([seed, int(severity), *map(ord, f"{attack}/{perturbation}"), 1]),
+        )
+        rows.append(
+            {
+                "attack": attack,
+                "perturbation": perturbation,
+                "severity": int(severity),
+                "n": int(len(cell)),
+                "accuracy_clean_a": float(cell["clean_a"].mean()),
+                "accuracy_clean_b": float(cell["clean_b"].mean()),
+                "delta_a": float(cell["delta_a"].mean()),
+                "delta_b": float(cell["delta_b"].mean()),
+                "difference": float(diff.mean()),
+                "ci_low": boot.ci_low,
+                "ci_high": boot.ci_high,
+                "p_value": test.p_value,
+            }
+        )
     table = pd.DataFrame(rows)
     table["p_adjusted"] = math.nan
     for _, index in table.groupby("attack", sort=False).indices.items():
@@ -104,18 +138,24 @@ def comparison_verdict(comparison: Comparison, alpha: float = 0.05) -> str:
     worse = [r for r in rows if r["p_adjusted"] < alpha and r["difference"] < 0]
     better = [r for r in rows if r["p_adjusted"] < alpha and r["difference"] > 0]
     if not worse and not better:
-        return (f"No significant difference in robustness between {name_a} and {name_b} across {len(rows)} "
-                f"perturbation{'s' if len(rows) != 1 else ''} (α = {alpha:g}, Holm-adjusted).")
+        return (
+            f"No significant difference in robustness between {name_a} and {name_b} across {len(rows)} "
+            f"perturbation{'s' if len(rows) != 1 else ''} (α = {alpha:g}, Holm-adjusted)."
+        )
     parts = []
     if worse:
         r = min(worse, key=lambda r: r["difference"])
-        parts.append(f"{name_b} is less robust than {name_a} under {len(worse)} perturbation"
-                     f"{'s' if len(worse) != 1 else ''} (largest: {cell_label(r)}, {pts(r['difference'])} points, "
-                     f"95% CI {pts(r['ci_low'])} to {pts(r['ci_high'])}, adjusted p {pval(r['p_adjusted'])})")
+        parts.append(
+            f"{name_b} is less robust than {name_a} under {len(worse)} perturbation"
+            f"{'s' if len(worse) != 1 else ''} (largest: {cell_label(r)}, {pts(r['difference'])} points, "
+            f"95% CI {pts(r['ci_low'])} to {pts(r['ci_high'])}, adjusted p {pval(r['p_adjusted'])})"
+        )
     if better:
         r = max(better, key=lambda r: r["difference"])
-        parts.append(f"{name_b} is more robust than {name_a} under {len(better)} perturbation"
-                     f"{'s' if len(better) != 1 else ''} (largest: {cell_label(r)}, {pts(r['difference'])} points)")
+        parts.append(
+            f"{name_b} is more robust than {name_a} under {len(better)} perturbation"
+            f"{'s' if len(better) != 1 else ''} (largest: {cell_label(r)}, {pts(r['difference'])} points)"
+        )
     return "; ".join(parts) + "."
 
 
@@ -128,27 +168,48 @@ def render_comparison_html(comparison: Comparison, alpha: float = 0.05) -> str:
     rows = []
     for r in comparison.table.to_dict(orient="records"):
         significant = r["p_adjusted"] < alpha
-        rows.append({"classes": ("sig " + ("drop" if r["difference"] < 0 else "gain")) if significant else "",
-                     "cells": [
-                         {"text": f"{r['attack']}: {fmt.cell_label(r)}", "v": ""},
-                         {"text": fmt.count(r["n"]), "v": _v(r["n"])},
-                         {"text": fmt.pct(r["accuracy_clean_a"]), "v": _v(r["accuracy_clean_a"])},
-                         {"text": fmt.pct(r["accuracy_clean_b"]), "v": _v(r["accuracy_clean_b"])},
-                         {"text": fmt.pts(r["delta_a"]), "v": _v(r["delta_a"])},
-                         {"text": fmt.pts(r["delta_b"]), "v": _v(r["delta_b"])},
-                         {"text": fmt.pts(r["difference"]), "v": _v(r["difference"])},
-                         {"text": f"{fmt.pts(r['ci_low'])} to {fmt.pts(r['ci_high'])}", "v": _v(r["ci_low"])},
-                         {"text": fmt.pval(r["p_value"]), "v": _v(r["p_value"])},
-                         {"text": fmt.pval(r["p_adjusted"]), "v": _v(r["p_adjusted"])}]})
+        rows.append(
+            {
+                "classes": ("sig " + ("drop" if r["difference"] < 0 else "gain")) if significant else "",
+                "cells": [
+                    {"text": f"{r['attack']}: {fmt.cell_label(r)}", "v": ""},
+                    {"text": fmt.count(r["n"]), "v": _v(r["n"])},
+                    {"text": fmt.pct(r["accuracy_clean_a"]), "v": _v(r["accuracy_clean_a"])},
+                    {"text": fmt.pct(r["accuracy_clean_b"]), "v": _v(r["accuracy_clean_b"])},
+                    {"text": fmt.pts(r["delta_a"]), "v": _v(r["delta_a"])},
+                    {"text": fmt.pts(r["delta_b"]), "v": _v(r["delta_b"])},
+                    {"text": fmt.pts(r["difference"]), "v": _v(r["difference"])},
+                    {"text": f"{fmt.pts(r['ci_low'])} to {fmt.pts(r['ci_high'])}", "v": _v(r["ci_low"])},
+                    {"text": fmt.pval(r["p_value"]), "v": _v(r["p_value"])},
+                    {"text": fmt.pval(r["p_adjusted"]), "v": _v(r["p_adjusted"])},
+                ],
+            }
+        )
     forest_table = comparison.table.rename(columns={"difference": "delta"})
     svg = plots.forest(forest_table, alpha, xlabel="B − A difference in robustness Δ (percentage points, 95% CI)")
     runs = []
     for label, data in (("A", comparison.run_a), ("B", comparison.run_b)):
-        runs.append({"label": label, "folder": str(data.run_dir), "model": str(data.get("model", "?")),
-                     "attack": str(data.get("attack", "?")), "bench": str(data.get("bench", "?")),
-                     "n_items": fmt.count(data.summary.get("n_items")), "seed": str(data.get("seed", "?")),
-                     "fingerprint": str(data.config.get("fingerprint", ""))})
+        runs.append(
+            {
+                "label": label,
+                "folder": str(data.run_dir),
+                "model": str(data.get("model", "?")),
+                "attack": str(data.get("attack", "?")),
+                "bench": str(data.get("bench", "?")),
+                "n_items": fmt.count(data.summary.get("n_items")),
+                "seed": str(data.get("seed", "?")),
+                "fingerprint": str(data.config.get("fingerprint", "")),
+            }
+        )
     env = _environment()
-    return str(env.get_template("compare.html.j2").render(
-        runs=runs, rows=rows, verdict=comparison_verdict(comparison, alpha), warnings=comparison.warnings,
-        plot=Markup(svg or ""), alpha=alpha, toolkit_version=_toolkit_version()))
+    return str(
+        env.get_template("compare.html.j2").render(
+            runs=runs,
+            rows=rows,
+            verdict=comparison_verdict(comparison, alpha),
+            warnings=comparison.warnings,
+            plot=Markup(svg or ""),
+            alpha=alpha,
+            toolkit_version=_toolkit_version(),
+        )
+    )

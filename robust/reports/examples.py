@@ -97,15 +97,18 @@ def flipped_examples(results: Any, per_perturbation: int = 5) -> list[FlipExampl
         frame = frame[frame["error"].isna()]
     if "repeat" in frame.columns:
         frame = frame[frame["repeat"] == 0]
-    frame = frame.assign(_ok=frame["correct"].astype(bool) & (frame["choice"].notna() if "choice" in frame.columns
-                                                                else True))
+    frame = frame.assign(
+        _ok=frame["correct"].astype(bool) & (frame["choice"].notna() if "choice" in frame.columns else True)
+    )
     clean = frame[frame["perturbation"] == "clean"].drop_duplicates(["attack", "item_id"])
     perturbed = frame[frame["perturbation"] != "clean"]
     paired = perturbed.merge(clean, on=["attack", "item_id"], suffixes=("", "_clean"))
     flipped = paired[paired["_ok"] != paired["_ok_clean"]]
     if flipped.empty:
         return []
-    variant_ids = flipped["variant_id"] if "variant_id" in flipped.columns else flipped["item_id"] + flipped["perturbation"]
+    variant_ids = (
+        flipped["variant_id"] if "variant_id" in flipped.columns else flipped["item_id"] + flipped["perturbation"]
+    )
     flipped = flipped.assign(_to_right=flipped["_ok"].astype(int), _key=variant_ids.astype(str).map(_order_key))
     flipped = flipped.sort_values(["attack", "perturbation", "severity", "_to_right", "_key"], kind="stable")
     chosen = flipped.groupby(["attack", "perturbation", "severity"], sort=False).head(per_perturbation)
@@ -114,16 +117,28 @@ def flipped_examples(results: Any, per_perturbation: int = 5) -> list[FlipExampl
         before, after = str(row.get("question_clean") or ""), str(row.get("question") or "")
         clean_html, perturbed_html = word_diff(before, after)
         if before == after:
-            perturbed_html = Markup('<span class="muted">(same question text; the change is in the options or the '
-                                    'prompt, described above)</span>')
-        out.append(FlipExample(
-            attack=str(row["attack"]), perturbation=str(row["perturbation"]), severity=int(row["severity"]),
-            item_id=str(row["item_id"]), direction="to_right" if row["_ok"] else "to_wrong",
-            clean_html=clean_html, perturbed_html=perturbed_html, answer=str(row.get("answer") or ""),
-            clean_answer=str(row.get("answer_clean") or row.get("answer") or ""),
-            clean_choice=_choice(row.get("choice_clean")), clean_confidence=_confidence(row.get("confidence_clean")),
-            perturbed_choice=_choice(row.get("choice")), perturbed_confidence=_confidence(row.get("confidence")),
-            description=str(row.get("description") or ""), turn=int(row.get("turn") or 0),
-            details=_details(row.get("params")),
-        ))
+            perturbed_html = Markup(
+                '<span class="muted">(same question text; the change is in the options or the '
+                "prompt, described above)</span>"
+            )
+        out.append(
+            FlipExample(
+                attack=str(row["attack"]),
+                perturbation=str(row["perturbation"]),
+                severity=int(row["severity"]),
+                item_id=str(row["item_id"]),
+                direction="to_right" if row["_ok"] else "to_wrong",
+                clean_html=clean_html,
+                perturbed_html=perturbed_html,
+                answer=str(row.get("answer") or ""),
+                clean_answer=str(row.get("answer_clean") or row.get("answer") or ""),
+                clean_choice=_choice(row.get("choice_clean")),
+                clean_confidence=_confidence(row.get("confidence_clean")),
+                perturbed_choice=_choice(row.get("choice")),
+                perturbed_confidence=_confidence(row.get("confidence")),
+                description=str(row.get("description") or ""),
+                turn=int(row.get("turn") or 0),
+                details=_details(row.get("params")),
+            )
+        )
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, cast
 
 from ..errors import InputError
 from .fmt import cell_label, correction_name, num, pct, pts, pval
@@ -78,11 +78,26 @@ def evaluate(rules: Iterable[Rule], table: Any) -> list[Check]:
         matched = [r for r in rows if rule.matches(r)]
         if not matched:
             if rule.required:
-                checks.append(Check(rule, rule.label, "required", False,
-                                    f"{rule.label}: required, but the run has no such perturbation"))
+                checks.append(
+                    Check(
+                        rule,
+                        rule.label,
+                        "required",
+                        False,
+                        f"{rule.label}: required, but the run has no such perturbation",
+                    )
+                )
             else:
-                checks.append(Check(rule, rule.label, "required", True,
-                                    f"{rule.label}: not in this run (not required)", skipped=True))
+                checks.append(
+                    Check(
+                        rule,
+                        rule.label,
+                        "required",
+                        True,
+                        f"{rule.label}: not in this run (not required)",
+                        skipped=True,
+                    )
+                )
             continue
         if rule.max_drop is not None:
             checks.extend(_check_drop(rule, row) for row in matched)
@@ -105,12 +120,15 @@ def _check_drop(rule: Rule, row: Mapping[str, Any]) -> Check:
     needed = ["delta", "ci_low"] if rule.strict else ["delta", "p_adjusted"]
     missing = _missing(row, needed)
     if missing:
-        return Check(rule, cell, "max_drop", False,
-                     f"{cell}: missing metric {', '.join(missing)} (fails closed)", row=row)
+        return Check(
+            rule, cell, "max_drop", False, f"{cell}: missing metric {', '.join(missing)} (fails closed)", row=row
+        )
     drop = -float(row["delta"])
-    described = (f"accuracy {pct(row.get('accuracy_clean'))} → {pct(row.get('accuracy_perturbed'))} "
-                 f"(Δ {pts(row['delta'])} pts, 95% CI {pts(row.get('ci_low'))} to {pts(row.get('ci_high'))}, "
-                 f"{correction_name(row)} p {pval(row.get('p_adjusted'))})")
+    described = (
+        f"accuracy {pct(row.get('accuracy_clean'))} → {pct(row.get('accuracy_perturbed'))} "
+        f"(Δ {pts(row['delta'])} pts, 95% CI {pts(row.get('ci_low'))} to {pts(row.get('ci_high'))}, "
+        f"{correction_name(row)} p {pval(row.get('p_adjusted'))})"
+    )
     limit = f"{100 * rule.max_drop:.1f} pts"
     if rule.strict:
         upper = -float(row["ci_low"])
@@ -134,13 +152,25 @@ def _check_calibration(rule: Rule, row: Mapping[str, Any]) -> Check:
     cell = _cell_name(row)
     assert rule.max_calibration_shift is not None
     if is_missing(row.get("calibration_shift_perturbed")):
-        return Check(rule, cell, "max_calibration_shift", False,
-                     f"{cell}: missing metric calibration_shift_perturbed (fails closed)", row=row)
+        return Check(
+            rule,
+            cell,
+            "max_calibration_shift",
+            False,
+            f"{cell}: missing metric calibration_shift_perturbed (fails closed)",
+            row=row,
+        )
     shift = float(row["calibration_shift_perturbed"])
     failed = shift > rule.max_calibration_shift
-    return Check(rule, cell, "max_calibration_shift", not failed,
-                 f"{cell}: calibration shift (mean confidence − accuracy) {num(shift)} "
-                 f"{'>' if failed else '≤'} max {num(rule.max_calibration_shift)}", row=row)
+    return Check(
+        rule,
+        cell,
+        "max_calibration_shift",
+        not failed,
+        f"{cell}: calibration shift (mean confidence − accuracy) {num(shift)} "
+        f"{'>' if failed else '≤'} max {num(rule.max_calibration_shift)}",
+        row=row,
+    )
 
 
 def _highest_severity(rows: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -163,7 +193,8 @@ def dunning_kruger(row: Mapping[str, Any], alpha: float = 0.05) -> bool | None:
     fell = float(row["delta"]) < 0 and float(row["p_adjusted"]) < alpha
     if not fell:
         return False
-    before, after = row.get("calibration_shift_clean"), row.get("calibration_shift_perturbed")
+    before: Any = row.get("calibration_shift_clean")
+    after: Any = row.get("calibration_shift_perturbed")
     if is_missing(before) or is_missing(after):
         return None
     return float(after) >= float(before)
@@ -173,13 +204,27 @@ def _check_dunning_kruger(rule: Rule, row: Mapping[str, Any]) -> Check:
     cell = _cell_name(row)
     flag = dunning_kruger(row, rule.alpha)
     if flag is None:
-        return Check(rule, cell, "dunning_kruger", False,
-                     f"{cell}: missing metrics to rule out the Dunning-Kruger pattern (fails closed)", row=row)
-    described = (f"Δ {pts(row.get('delta'))} pts, calibration shift {num(row.get('calibration_shift_clean'))} → "
-                 f"{num(row.get('calibration_shift_perturbed'))}")
+        return Check(
+            rule,
+            cell,
+            "dunning_kruger",
+            False,
+            f"{cell}: missing metrics to rule out the Dunning-Kruger pattern (fails closed)",
+            row=row,
+        )
+    described = (
+        f"Δ {pts(row.get('delta'))} pts, calibration shift {num(row.get('calibration_shift_clean'))} → "
+        f"{num(row.get('calibration_shift_perturbed'))}"
+    )
     if flag:
-        return Check(rule, cell, "dunning_kruger", False,
-                     f"{cell}: accuracy fell while the calibration shift stayed or rose ({described})", row=row)
+        return Check(
+            rule,
+            cell,
+            "dunning_kruger",
+            False,
+            f"{cell}: accuracy fell while the calibration shift stayed or rose ({described})",
+            row=row,
+        )
     return Check(rule, cell, "dunning_kruger", True, f"{cell}: no Dunning-Kruger pattern ({described})", row=row)
 
 
@@ -213,15 +258,24 @@ def load_policy(path: str | Path) -> list[Rule]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise InputError(f"not valid YAML ({getattr(exc, 'problem', None) or exc})", path=policy_path, line=line) from None
+        raise InputError(
+            f"not valid YAML ({getattr(exc, 'problem', None) or exc})", path=policy_path, line=line
+        ) from None
     if root is None or not isinstance(root, yaml.MappingNode):
-        raise InputError("a policy is a mapping with a 'rules' list", path=policy_path,
-                         line=root.start_mark.line + 1 if root is not None else None)
+        raise InputError(
+            "a policy is a mapping with a 'rules' list",
+            path=policy_path,
+            line=root.start_mark.line + 1 if root is not None else None,
+        )
     top = _mapping(root, policy_path)
     for key, (key_node, _) in top.items():
         if key not in ("rules", "defaults"):
-            raise InputError(f"unknown top-level key{_did_you_mean(key, ['rules', 'defaults'])}", path=policy_path,
-                             line=key_node.start_mark.line + 1, field=key)
+            raise InputError(
+                f"unknown top-level key{_did_you_mean(key, ['rules', 'defaults'])}",
+                path=policy_path,
+                line=key_node.start_mark.line + 1,
+                field=key,
+            )
     if "rules" not in top:
         raise InputError("missing 'rules' (a list of rules)", path=policy_path, line=1, field="rules")
     defaults: dict[str, Any] = {}
@@ -229,16 +283,25 @@ def load_policy(path: str | Path) -> list[Rule]:
         defaults = _rule_fields(top["defaults"][1], policy_path, "defaults")
     rules_node = top["rules"][1]
     if not isinstance(rules_node, yaml.SequenceNode) or not rules_node.value:
-        raise InputError("must be a non-empty list of rules", path=policy_path, line=rules_node.start_mark.line + 1,
-                         field="rules")
+        raise InputError(
+            "must be a non-empty list of rules", path=policy_path, line=rules_node.start_mark.line + 1, field="rules"
+        )
     rules = []
     for index, node in enumerate(rules_node.value):
         fields = {**defaults, **_rule_fields(node, policy_path, f"rules[{index}]")}
         rule = Rule(**fields, where=f"{policy_path}:{node.start_mark.line + 1}")
-        if rule.max_drop is None and rule.max_calibration_shift is None and not rule.no_dunning_kruger \
-                and not rule.required:
-            raise InputError("the rule checks nothing: set max_drop, max_calibration_shift, no_dunning_kruger or "
-                             "required", path=policy_path, line=node.start_mark.line + 1, field=f"rules[{index}]")
+        if (
+            rule.max_drop is None
+            and rule.max_calibration_shift is None
+            and not rule.no_dunning_kruger
+            and not rule.required
+        ):
+            raise InputError(
+                "the rule checks nothing: set max_drop, max_calibration_shift, no_dunning_kruger or required",
+                path=policy_path,
+                line=node.start_mark.line + 1,
+                field=f"rules[{index}]",
+            )
         rules.append(rule)
     return rules
 
@@ -261,20 +324,25 @@ def _rule_fields(node: Any, path: Path, where: str) -> dict[str, Any]:
     from yaml.constructor import SafeConstructor
 
     if not isinstance(node, yaml.MappingNode):
-        raise InputError("a rule is a mapping (attack:, max_drop:, ...)", path=path, line=node.start_mark.line + 1,
-                         field=where)
+        raise InputError(
+            "a rule is a mapping (attack:, max_drop:, ...)", path=path, line=node.start_mark.line + 1, field=where
+        )
     constructor = SafeConstructor()
     fields: dict[str, Any] = {}
     for key, (key_node, value_node) in _mapping(node, path).items():
         line = value_node.start_mark.line + 1
         if key not in _FIELDS:
-            raise InputError(f"unknown field{_did_you_mean(key, list(_FIELDS))} (valid: {', '.join(_FIELDS)})",
-                             path=path, line=key_node.start_mark.line + 1, field=key)
+            raise InputError(
+                f"unknown field{_did_you_mean(key, list(_FIELDS))} (valid: {', '.join(_FIELDS)})",
+                path=path,
+                line=key_node.start_mark.line + 1,
+                field=key,
+            )
         if not isinstance(value_node, yaml.ScalarNode):
             raise InputError(f"must be {_FIELDS[key][1]}", path=path, line=line, field=key)
-        value = constructor.construct_object(value_node)
+        value: Any = constructor.construct_object(value_node)
         kind, expected = _FIELDS[key]
-        if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        if isinstance(value, bool) and kind is not bool or not isinstance(cast(Any, value), kind):
             raise InputError(f"must be {expected}, got {value_node.value!r}", path=path, line=line, field=key)
         if key in ("max_drop", "alpha") and not 0 <= float(value) <= 1 or key == "alpha" and float(value) in (0, 1):
             raise InputError(f"must be {expected}, got {value}", path=path, line=line, field=key)
@@ -287,8 +355,12 @@ def _rule_fields(node: Any, path: Path, where: str) -> dict[str, Any]:
     if isinstance(perturbation, str) and "/" in perturbation:
         attack, _, name = perturbation.partition("/")
         if fields.get("attack") not in (None, attack):
-            raise InputError(f"perturbation '{perturbation}' belongs to attack '{attack}', not '{fields['attack']}'",
-                             path=path, line=node.start_mark.line + 1, field="perturbation")
+            raise InputError(
+                f"perturbation '{perturbation}' belongs to attack '{attack}', not '{fields['attack']}'",
+                path=path,
+                line=node.start_mark.line + 1,
+                field="perturbation",
+            )
         fields["attack"], fields["perturbation"] = attack, name
     return fields
 

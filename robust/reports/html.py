@@ -44,8 +44,13 @@ COLUMNS: tuple[tuple[str, str, str, Any], ...] = (
 def _environment() -> Any:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=False, lstrip_blocks=False)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
     return env
 
 
@@ -66,12 +71,17 @@ def _table_row(row: Mapping[str, Any]) -> dict[str, Any]:
             label = fmt.cell_label(row)
             cells.append({"text": label, "v": ""})
         elif key == "ci_low":
-            text = fmt.DASH if is_missing(row.get("ci_low")) else f"{fmt.pts(row['ci_low'])} to {fmt.pts(row['ci_high'])}"
+            text = (
+                fmt.DASH if is_missing(row.get("ci_low")) else f"{fmt.pts(row['ci_low'])} to {fmt.pts(row['ci_high'])}"
+            )
             cells.append({"text": text, "v": _v(row.get("ci_low"))})
         elif key == "calibration_shift_perturbed":
             before, after = row.get("calibration_shift_clean"), row.get("calibration_shift_perturbed")
-            text = fmt.DASH if is_missing(after) else (fmt.num(after) if is_missing(before)
-                                                       else f"{fmt.num(before)} → {fmt.num(after)}")
+            text = (
+                fmt.DASH
+                if is_missing(after)
+                else (fmt.num(after) if is_missing(before) else f"{fmt.num(before)} → {fmt.num(after)}")
+            )
             cells.append({"text": text, "v": _v(after)})
         else:
             cells.append({"text": formatter(row.get(key)), "v": _v(row.get(key))})
@@ -89,8 +99,9 @@ def _extra_table(table: Any) -> dict[str, Any] | None:
     columns = ["attack", "perturbation", "severity", *extra]
     rows = []
     for record in table[columns].to_dict(orient="records"):
-        rows.append([{"text": _plain(record[c]), "v": _v(record[c]) if not isinstance(record[c], str) else ""}
-                     for c in columns])
+        rows.append(
+            [{"text": _plain(record[c]), "v": _v(record[c]) if not isinstance(record[c], str) else ""} for c in columns]
+        )
     return {"columns": columns, "rows": rows}
 
 
@@ -112,24 +123,49 @@ def _metric_sections(metrics: Mapping[str, Any], prefix: str = "") -> list[dict[
     for key, value in metrics.items():
         title = f"{prefix}{str(key).replace('_', ' ')}"
         if isinstance(value, Mapping) and value and all(_is_scalar(v) for v in value.values()):
-            sections.append({"title": title, "svg": Markup(plots.bars(title, value) or ""),
-                             "table": {"columns": ["key", "value"],
-                                       "rows": [[{"text": str(k), "v": ""}, {"text": _metric_text(v), "v": _v(v)}]
-                                                for k, v in value.items()]}})
+            sections.append(
+                {
+                    "title": title,
+                    "svg": Markup(plots.bars(title, value) or ""),
+                    "table": {
+                        "columns": ["key", "value"],
+                        "rows": [
+                            [{"text": str(k), "v": ""}, {"text": _metric_text(v), "v": _v(v)}] for k, v in value.items()
+                        ],
+                    },
+                }
+            )
         elif isinstance(value, Mapping):
             sections.extend(_metric_sections(value, prefix=f"{title} · "))
         elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
             columns = list(dict.fromkeys(k for record in value[:500] for k in record))
-            rows = [[{"text": _metric_text(record.get(c)), "v": _v(record.get(c)) if _is_number(record.get(c)) else ""}
-                     for c in columns] for record in value[:500]]
-            sections.append({"title": title + (f" (first 500 of {len(value)})" if len(value) > 500 else ""),
-                             "svg": Markup(_records_bars(title, value) or ""),
-                             "table": {"columns": [str(c) for c in columns], "rows": rows}})
+            rows = [
+                [
+                    {"text": _metric_text(record.get(c)), "v": _v(record.get(c)) if _is_number(record.get(c)) else ""}
+                    for c in columns
+                ]
+                for record in value[:500]
+            ]
+            sections.append(
+                {
+                    "title": title + (f" (first 500 of {len(value)})" if len(value) > 500 else ""),
+                    "svg": Markup(_records_bars(title, value) or ""),
+                    "table": {"columns": [str(c) for c in columns], "rows": rows},
+                }
+            )
         else:
-            scalars.append([{"text": title, "v": ""}, {"text": _metric_text(value), "v": _v(value) if _is_number(value) else ""}])
+            scalars.append(
+                [{"text": title, "v": ""}, {"text": _metric_text(value), "v": _v(value) if _is_number(value) else ""}]
+            )
     if scalars:
-        sections.insert(0, {"title": f"{prefix}summary".strip() if prefix else "summary", "svg": Markup(""),
-                            "table": {"columns": ["figure", "value"], "rows": scalars}})
+        sections.insert(
+            0,
+            {
+                "title": f"{prefix}summary".strip() if prefix else "summary",
+                "svg": Markup(""),
+                "table": {"columns": ["figure", "value"], "rows": scalars},
+            },
+        )
     return sections
 
 
@@ -192,7 +228,9 @@ def _header(data: RunData) -> list[tuple[str, str]]:
     return header
 
 
-def run_context(data: RunData, *, anchor: str = "run", examples_per_perturbation: int = EXAMPLES_PER_PERTURBATION) -> dict[str, Any]:
+def run_context(
+    data: RunData, *, anchor: str = "run", examples_per_perturbation: int = EXAMPLES_PER_PERTURBATION
+) -> dict[str, Any]:
     """Everything the run section of a template shows, formatted."""
     table = data.table
     records = table.to_dict(orient="records")
@@ -207,29 +245,57 @@ def run_context(data: RunData, *, anchor: str = "run", examples_per_perturbation
     flagged = [r for r in records if dunning_kruger(r, ALPHA)]
     if flagged:
         names = ", ".join(fmt.cell_label(r) for r in flagged[:6]) + ("…" if len(flagged) > 6 else "")
-        notes.append({"flag": "AI Dunning-Kruger", "text": f"accuracy fell significantly while the calibration shift "
-                      f"stayed or rose under {names}: the model is as sure of itself as before while being wrong more often."})
+        notes.append(
+            {
+                "flag": "AI Dunning-Kruger",
+                "text": f"accuracy fell significantly while the calibration shift "
+                f"stayed or rose under {names}: the model is as sure of itself as before while being wrong more often.",
+            }
+        )
     plot_list = []
     for svg, caption, css in (
-        (plots.forest(table, ALPHA), "Δ accuracy per perturbation with 95% CIs; red = significant drop, blue = "
-                                     "significant gain, grey = not significant.", "wide"),
+        (
+            plots.forest(table, ALPHA),
+            "Δ accuracy per perturbation with 95% CIs; red = significant drop, blue = "
+            "significant gain, grey = not significant.",
+            "wide",
+        ),
         (plots.severity(table), "Accuracy and calibration shift against severity, per degradation type.", "wide"),
-        (plots.reliability(data.results), "Reliability diagram: accuracy per confidence bin, clean vs perturbed "
-                                          "answers (on the diagonal = calibrated).", ""),
-        (plots.accuracy_vs_shift(table), "Accuracy against calibration shift. Moving left (less accurate) without "
-                                         "moving down (no less confident) is the AI Dunning-Kruger pattern.", ""),
+        (
+            plots.reliability(data.results),
+            "Reliability diagram: accuracy per confidence bin, clean vs perturbed "
+            "answers (on the diagonal = calibrated).",
+            "",
+        ),
+        (
+            plots.accuracy_vs_shift(table),
+            "Accuracy against calibration shift. Moving left (less accurate) without "
+            "moving down (no less confident) is the AI Dunning-Kruger pattern.",
+            "",
+        ),
     ):
         if svg:
             plot_list.append({"svg": Markup(svg), "caption": caption, "css": css})
     examples = flipped_examples(data.results, examples_per_perturbation)
-    totals = {(r["attack"], r["perturbation"], int(r["severity"])):
-              int((0 if is_missing(r.get("flips_to_wrong")) else r["flips_to_wrong"])
-                  + (0 if is_missing(r.get("flips_to_right")) else r["flips_to_right"])) for r in records}
+    totals = {
+        (r["attack"], r["perturbation"], int(r["severity"])): int(
+            (0 if is_missing(r.get("flips_to_wrong")) else r["flips_to_wrong"])
+            + (0 if is_missing(r.get("flips_to_right")) else r["flips_to_right"])
+        )
+        for r in records
+    }
     groups: dict[tuple[str, str, int], dict[str, Any]] = {}
     for example in examples:
         key = (example.attack, example.perturbation, example.severity)
-        group = groups.setdefault(key, {"label": f"{example.attack}: " + fmt.cell_label(
-            {"perturbation": example.perturbation, "severity": example.severity}), "entries": [], "total": totals.get(key, 0)})
+        group = groups.setdefault(
+            key,
+            {
+                "label": f"{example.attack}: "
+                + fmt.cell_label({"perturbation": example.perturbation, "severity": example.severity}),
+                "entries": [],
+                "total": totals.get(key, 0),
+            },
+        )
         group["entries"].append(example)
     for group in groups.values():
         group["shown"] = len(group["entries"])
@@ -239,22 +305,35 @@ def run_context(data: RunData, *, anchor: str = "run", examples_per_perturbation
     correction = fmt.correction_name(records[0]) if records else "Holm"
     return {
         "anchor": re.sub(r"[^A-Za-z0-9_-]", "-", anchor),
-        "model": str(data.get("model", "?")), "attack": str(data.get("attack", "?")),
-        "bench": str(data.get("bench", "?")), "seed": str(data.get("seed", "?")),
-        "n_items": fmt.count(data.summary.get("n_items")), "n_variants": fmt.count(data.summary.get("n_variants")),
+        "model": str(data.get("model", "?")),
+        "attack": str(data.get("attack", "?")),
+        "bench": str(data.get("bench", "?")),
+        "seed": str(data.get("seed", "?")),
+        "n_items": fmt.count(data.summary.get("n_items")),
+        "n_variants": fmt.count(data.summary.get("n_variants")),
         "date": str(data.config.get("finished") or data.config.get("started") or ""),
-        "verdicts": verdicts, "notes": notes, "header": _header(data),
+        "verdicts": verdicts,
+        "notes": notes,
+        "header": _header(data),
         "versions": sorted((str(k), str(v)) for k, v in versions.items()) if isinstance(versions, dict) else [],
         "command": " ".join(str(c) for c in command) if isinstance(command, list) else "",
         "columns": [{"key": key, "label": label, "help": help_} for key, label, help_, _ in COLUMNS],
-        "rows": [_table_row(r) for r in records], "extra_table": _extra_table(table),
-        "clean_n": fmt.count(clean.get("n")), "clean_accuracy": fmt.pct(clean.get("accuracy")),
+        "rows": [_table_row(r) for r in records],
+        "extra_table": _extra_table(table),
+        "clean_n": fmt.count(clean.get("n")),
+        "clean_accuracy": fmt.pct(clean.get("accuracy")),
         "clean_accuracy_value": _v(clean.get("accuracy")),
-        "correction": correction, "alpha": ALPHA,
-        "plots": plot_list, "metrics": _metric_sections(data.attack_metrics),
-        "examples": list(groups.values()), "examples_cap": examples_per_perturbation,
-        "examples_note": ("No answer flipped." if data.results is not None
-                          else "results.parquet is not in the run folder, so no examples can be shown."),
+        "correction": correction,
+        "alpha": ALPHA,
+        "plots": plot_list,
+        "metrics": _metric_sections(data.attack_metrics),
+        "examples": list(groups.values()),
+        "examples_cap": examples_per_perturbation,
+        "examples_note": (
+            "No answer flipped."
+            if data.results is not None
+            else "results.parquet is not in the run folder, so no examples can be shown."
+        ),
     }
 
 
@@ -274,8 +353,9 @@ def render_session(runs: Sequence[RunData], heading: str = "Robustness runs") ->
     """One page for several runs (the pytest plugin's ``--robust-report``)."""
     env = _environment()
     contexts = [run_context(data, anchor=f"run-{index + 1}") for index, data in enumerate(runs)]
-    return str(env.get_template("session.html.j2").render(runs=contexts, heading=heading,
-                                                           toolkit_version=_toolkit_version()))
+    return str(
+        env.get_template("session.html.j2").render(runs=contexts, heading=heading, toolkit_version=_toolkit_version())
+    )
 
 
 def write_report(run_dir: Path, path: Path) -> Path:

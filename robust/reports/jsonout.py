@@ -32,28 +32,43 @@ def report_document(data: RunData, alpha: float = 0.05) -> dict[str, Any]:
     records = data.table.to_dict(orient="records")
     attacks = list(dict.fromkeys(r["attack"] for r in records))
     config = data.config
-    return _clean({
-        "schema": REPORT_SCHEMA,
-        "schema_version": REPORT_SCHEMA_VERSION,
-        "run": {
-            "folder": str(data.run_dir), "bench": data.get("bench"), "data": data.get("data"),
-            "data_sha256": config.get("data_sha256"), "model": data.get("model"),
-            "fingerprint": config.get("fingerprint"), "attack": data.get("attack"),
-            "attack_options": data.get("attack_options") or {}, "seed": data.get("seed"),
-            "started": config.get("started"), "finished": config.get("finished"),
-            "duration_seconds": config.get("duration_seconds"), "versions": config.get("versions") or {},
-            "summary_schema_version": data.summary.get("schema_version"),
-        },
-        "n_items": data.summary.get("n_items"), "n_variants": data.summary.get("n_variants"),
-        "model_calls": data.summary.get("model_calls"), "cache_hits": data.summary.get("cache_hits"),
-        "errors": data.summary.get("errors"), "clean": data.summary.get("clean"),
-        "alpha": alpha,
-        "verdicts": {attack: fmt.verdict([r for r in records if r["attack"] == attack], attack, alpha)
-                     for attack in attacks},
-        "perturbations": [{**r, "significant": fmt.significant(r, alpha), "dunning_kruger": dunning_kruger(r, alpha)}
-                          for r in records],
-        "attack_metrics": data.attack_metrics,
-    })
+    return _clean(
+        {
+            "schema": REPORT_SCHEMA,
+            "schema_version": REPORT_SCHEMA_VERSION,
+            "run": {
+                "folder": str(data.run_dir),
+                "bench": data.get("bench"),
+                "data": data.get("data"),
+                "data_sha256": config.get("data_sha256"),
+                "model": data.get("model"),
+                "fingerprint": config.get("fingerprint"),
+                "attack": data.get("attack"),
+                "attack_options": data.get("attack_options") or {},
+                "seed": data.get("seed"),
+                "started": config.get("started"),
+                "finished": config.get("finished"),
+                "duration_seconds": config.get("duration_seconds"),
+                "versions": config.get("versions") or {},
+                "summary_schema_version": data.summary.get("schema_version"),
+            },
+            "n_items": data.summary.get("n_items"),
+            "n_variants": data.summary.get("n_variants"),
+            "model_calls": data.summary.get("model_calls"),
+            "cache_hits": data.summary.get("cache_hits"),
+            "errors": data.summary.get("errors"),
+            "clean": data.summary.get("clean"),
+            "alpha": alpha,
+            "verdicts": {
+                attack: fmt.verdict([r for r in records if r["attack"] == attack], attack, alpha) for attack in attacks
+            },
+            "perturbations": [
+                {**r, "significant": fmt.significant(r, alpha), "dunning_kruger": dunning_kruger(r, alpha)}
+                for r in records
+            ],
+            "attack_metrics": data.attack_metrics,
+        }
+    )
 
 
 def render_json(data: RunData, alpha: float = 0.05) -> str:

@@ -12,17 +12,25 @@ from .rundata import RunData
 def render_junit(data: RunData, rules: Sequence[Rule] | None = None) -> str:
     """JUnit XML: a ``testsuite`` per run, a ``testcase`` per (rule, perturbation) check."""
     checks = evaluate(rules if rules is not None else default_rules(), data.table)
-    return junit_xml(checks, suite=f"robust.{data.get('attack', 'run')}", properties={
-        "model": str(data.get("model", "")), "bench": str(data.get("bench", "")), "seed": str(data.get("seed", "")),
-        "run_dir": str(data.run_dir)})
+    return junit_xml(
+        checks,
+        suite=f"robust.{data.get('attack', 'run')}",
+        properties={
+            "model": str(data.get("model", "")),
+            "bench": str(data.get("bench", "")),
+            "seed": str(data.get("seed", "")),
+            "run_dir": str(data.run_dir),
+        },
+    )
 
 
 def junit_xml(checks: Sequence[Check], *, suite: str, properties: dict[str, str] | None = None) -> str:
     failures = sum(1 for c in checks if not c.passed)
     skipped = sum(1 for c in checks if c.skipped)
     root = ET.Element("testsuites", name="robust", tests=str(len(checks)), failures=str(failures))
-    element = ET.SubElement(root, "testsuite", name=suite, tests=str(len(checks)), failures=str(failures),
-                            errors="0", skipped=str(skipped))
+    element = ET.SubElement(
+        root, "testsuite", name=suite, tests=str(len(checks)), failures=str(failures), errors="0", skipped=str(skipped)
+    )
     if properties:
         props = ET.SubElement(element, "properties")
         for key, value in properties.items():

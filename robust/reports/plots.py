@@ -49,7 +49,7 @@ def _svg(fig: Any, name: str) -> str:
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.DOTALL)
     text = re.sub(r"\s*xmlns:xlink=\"[^\"]*\"", "", text)
     text = text.replace('xmlns="http://www.w3.org/2000/svg"', "", 1)
@@ -64,7 +64,9 @@ def _style(ax: Any) -> None:
 
 
 @_isolated
-def forest(table: Any, alpha: float = 0.05, xlabel: str = "Δ accuracy vs clean (percentage points, 95% CI)") -> str | None:
+def forest(
+    table: Any, alpha: float = 0.05, xlabel: str = "Δ accuracy vs clean (percentage points, 95% CI)"
+) -> str | None:
     """Δ (points) with 95% CIs, one line per perturbation; significant drops in red."""
     rows = [r for r in table.to_dict(orient="records") if not is_missing(r.get("delta"))]
     if not rows:
@@ -79,8 +81,10 @@ def forest(table: Any, alpha: float = 0.05, xlabel: str = "Δ accuracy vs clean 
         if not is_missing(low) and not is_missing(high):
             ax.plot([100 * float(low), 100 * float(high)], [y, y], color=color, linewidth=2, solid_capstyle="round")
         ax.plot([100 * float(row["delta"])], [y], "o", color=color, markersize=5)
-    labels = [f"{r['attack']}: {cell_label(r)}" if len({x['attack'] for x in rows}) > 1 else cell_label(r)
-              for r in reversed(rows)]
+    labels = [
+        f"{r['attack']}: {cell_label(r)}" if len({x["attack"] for x in rows}) > 1 else cell_label(r)
+        for r in reversed(rows)
+    ]
     ax.set_yticks(range(len(rows)), labels)
     ax.axvline(0, color="#444", linewidth=0.8)
     ax.set_xlabel(xlabel, fontsize=9)
@@ -108,8 +112,10 @@ def severity(table: Any) -> str | None:
         line = axes[0][0].plot(x, [100 * a for a in acc], marker="o", markersize=3, label=str(perturbation))[0]
         if has_shift:
             clean_shift = group["calibration_shift_clean"].dropna()
-            shift = [clean_shift.iloc[0] if len(clean_shift) else float("nan"),
-                     *pd.to_numeric(group["calibration_shift_perturbed"]).tolist()]
+            shift = [
+                clean_shift.iloc[0] if len(clean_shift) else float("nan"),
+                *pd.to_numeric(group["calibration_shift_perturbed"]).tolist(),
+            ]
             axes[0][1].plot(x, shift, marker="o", markersize=3, color=line.get_color())
     axes[0][0].set_ylabel("accuracy (%)", fontsize=9)
     from matplotlib.ticker import MaxNLocator
@@ -145,8 +151,10 @@ def reliability(results: Any, n_bins: int = 10) -> str | None:
     fig, ax = plt.subplots(figsize=(3.8, 3.6))
     ax.plot([0, 100], [0, 100], color="#444", linewidth=0.8, linestyle="--", label="perfect calibration")
     drawn = False
-    for label, mask, color in (("clean", frame["perturbation"] == "clean", BLUE),
-                               ("perturbed", frame["perturbation"] != "clean", RED)):
+    for label, mask, color in (
+        ("clean", frame["perturbation"] == "clean", BLUE),
+        ("perturbed", frame["perturbation"] != "clean", RED),
+    ):
         part = frame[mask]
         if part.empty:
             continue
@@ -154,8 +162,14 @@ def reliability(results: Any, n_bins: int = 10) -> str | None:
         if "choice" in part.columns:
             correct &= part["choice"].notna().to_numpy()
         curve = reliability_curve(part["confidence"].to_numpy(dtype=np.float64), correct, n_bins=n_bins)
-        ax.plot(100 * curve.mean_confidence, 100 * curve.accuracy, marker="o", markersize=3, color=color,
-                label=f"{label} (n = {len(part):,})")
+        ax.plot(
+            100 * curve.mean_confidence,
+            100 * curve.accuracy,
+            marker="o",
+            markersize=3,
+            color=color,
+            label=f"{label} (n = {len(part):,})",
+        )
         drawn = True
     if not drawn:
         plt.close(fig)
@@ -172,16 +186,25 @@ def reliability(results: Any, n_bins: int = 10) -> str | None:
 @_isolated
 def accuracy_vs_shift(table: Any) -> str | None:
     """The Dunning-Kruger view: accuracy against calibration shift, clean and per perturbation."""
-    rows = [r for r in table.to_dict(orient="records")
-            if not is_missing(r.get("calibration_shift_perturbed")) and not is_missing(r.get("accuracy_perturbed"))]
+    rows = [
+        r
+        for r in table.to_dict(orient="records")
+        if not is_missing(r.get("calibration_shift_perturbed")) and not is_missing(r.get("accuracy_perturbed"))
+    ]
     if not rows:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(4.6, 3.6))
     clean = [r for r in rows if not is_missing(r.get("calibration_shift_clean"))]
     if clean:
-        ax.plot([100 * float(clean[0]["accuracy_clean"])], [float(clean[0]["calibration_shift_clean"])], "s",
-                color=BLUE, markersize=7, label="clean")
+        ax.plot(
+            [100 * float(clean[0]["accuracy_clean"])],
+            [float(clean[0]["calibration_shift_clean"])],
+            "s",
+            color=BLUE,
+            markersize=7,
+            label="clean",
+        )
     xs = [100 * float(r["accuracy_perturbed"]) for r in rows]
     ys = [float(r["calibration_shift_perturbed"]) for r in rows]
     ax.plot(xs, ys, "o", color=ORANGE, markersize=5, label="perturbed")
@@ -199,8 +222,11 @@ def accuracy_vs_shift(table: Any) -> str | None:
 @_isolated
 def bars(title: str, values: Mapping[str, Any]) -> str | None:
     """A bar per key (per-position accuracy, ProbMed / MediConfusion scores ...)."""
-    numbers = {str(k): float(v) for k, v in values.items()
-               if isinstance(v, (int, float)) and not isinstance(v, bool) and not is_missing(v)}
+    numbers = {
+        str(k): float(v)
+        for k, v in values.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not is_missing(v)
+    }
     if len(numbers) < 2:
         return None
     as_percent = all(0.0 <= v <= 1.0 for v in numbers.values())
@@ -208,8 +234,12 @@ def bars(title: str, values: Mapping[str, Any]) -> str | None:
     fig, ax = plt.subplots(figsize=(max(3.5, 0.55 * len(numbers) + 1.5), 2.8))
     heights = [100 * v if as_percent else v for v in numbers.values()]
     ax.bar(range(len(numbers)), heights, color=BLUE, width=0.6)
-    ax.set_xticks(range(len(numbers)), list(numbers), rotation=30 if len(numbers) > 6 else 0, ha="right"
-                  if len(numbers) > 6 else "center")
+    ax.set_xticks(
+        range(len(numbers)),
+        list(numbers),
+        rotation=30 if len(numbers) > 6 else 0,
+        ha="right" if len(numbers) > 6 else "center",
+    )
     if as_percent:
         ax.set_ylim(0, 100)
         ax.set_ylabel("%", fontsize=9)

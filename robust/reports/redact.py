@@ -9,8 +9,11 @@ import re
 from typing import Any
 
 MASK = "***"
-_SECRET_NAME = re.compile(r"(api[_-]?key|apikey|(^|[_\-.])token($|[_\-.=])|secret|password|passwd|authorization|"
-                          r"auth[_-]?header|bearer|credential|cookie)", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"(api[_-]?key|apikey|(^|[_\-.])token($|[_\-.=])|secret|password|passwd|authorization|"
+    r"auth[_-]?header|bearer|credential|cookie)",
+    re.IGNORECASE,
+)
 #: Values that look like keys whatever field they sit in.
 _SECRET_VALUE = re.compile(
     r"(\bsk-[A-Za-z0-9_\-]{8,}|\bBearer\s+[A-Za-z0-9._\-~+/=]{8,}|\bhf_[A-Za-z0-9]{8,}|\bAKIA[0-9A-Z]{16}\b"

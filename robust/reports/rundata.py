@@ -18,9 +18,26 @@ from .redact import redact
 
 #: Columns every renderer may read; the stats layer may add more (they are kept too).
 SUMMARY_FIELDS = (
-    "attack", "perturbation", "severity", "n", "accuracy_clean", "accuracy_perturbed", "delta", "ci_low",
-    "ci_high", "flips_to_wrong", "flips_to_right", "p_value", "p_adjusted", "test", "correction", "ece_clean",
-    "ece_perturbed", "invalid_rate", "calibration_shift_clean", "calibration_shift_perturbed",
+    "attack",
+    "perturbation",
+    "severity",
+    "n",
+    "accuracy_clean",
+    "accuracy_perturbed",
+    "delta",
+    "ci_low",
+    "ci_high",
+    "flips_to_wrong",
+    "flips_to_right",
+    "p_value",
+    "p_adjusted",
+    "test",
+    "correction",
+    "ece_clean",
+    "ece_perturbed",
+    "invalid_rate",
+    "calibration_shift_clean",
+    "calibration_shift_perturbed",
 )
 TEXT_FIELDS = ("attack", "perturbation", "test", "correction")
 
@@ -78,8 +95,11 @@ def _derive_calibration_shift(table: Any, results: Any) -> None:
     clean = frame[frame["perturbation"] == "clean"].drop_duplicates(["attack", "item_id"])
     perturbed = frame[frame["perturbation"] != "clean"]
     for index, row in table.iterrows():
-        cell = perturbed[(perturbed["attack"] == row["attack"]) & (perturbed["perturbation"] == row["perturbation"])
-                         & (perturbed["severity"] == row["severity"])]
+        cell = perturbed[
+            (perturbed["attack"] == row["attack"])
+            & (perturbed["perturbation"] == row["perturbation"])
+            & (perturbed["severity"] == row["severity"])
+        ]
         if cell.empty:
             continue
         table.at[index, "calibration_shift_perturbed"] = float(cell["_conf"].mean() - cell["_correct"].mean())
@@ -105,16 +125,23 @@ class RunData:
         folder = Path(run_dir)
         if not folder.is_dir():
             raise UsageError(f"{folder} is not a run folder (no such directory)")
-        summary = _read_json(folder / "summary.json", what="summary")
+        summary = _read_json(folder / "summary.json", what="summary") or {}
         config = _read_json(folder / "config.json", what="config", required=False) or {}
         if not isinstance(summary.get("perturbations"), list):
             raise InputError("missing or not a list", path=folder / "summary.json", field="perturbations")
         return cls(run_dir=folder, config=redact(config), summary=redact(summary))
 
     @classmethod
-    def from_frames(cls, run_dir: Path, config: Mapping[str, Any], summary: Mapping[str, Any], results: Any) -> "RunData":
-        return cls(run_dir=run_dir, config=redact(dict(config)), summary=redact(dict(summary)), _results=results,
-                   _results_loaded=True)
+    def from_frames(
+        cls, run_dir: Path, config: Mapping[str, Any], summary: Mapping[str, Any], results: Any
+    ) -> "RunData":
+        return cls(
+            run_dir=run_dir,
+            config=redact(dict(config)),
+            summary=redact(dict(summary)),
+            _results=results,
+            _results_loaded=True,
+        )
 
     @property
     def results(self) -> Any:

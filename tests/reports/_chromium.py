@@ -18,9 +18,20 @@ from pathlib import Path
 from typing import Any
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-extensions", "--disable-default-apps", "--mute-audio", "--hide-scrollbars"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+    "--hide-scrollbars",
+]
 
 
 def find_chromium() -> str | None:
@@ -87,8 +98,11 @@ async def _visit(ws_url: str, url: str, screenshot: Path, width: int, script: st
             sid = attached["sessionId"]
             for domain in ("Runtime", "Log", "Network", "Page"):
                 await session.send(f"{domain}.enable", session_id=sid)
-            await session.send("Emulation.setDeviceMetricsOverride",
-                               {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session_id=sid)
+            await session.send(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+                session_id=sid,
+            )
             await session.send("Page.navigate", {"url": url}, session_id=sid)
             loaded = False
             while not loaded:
@@ -98,17 +112,23 @@ async def _visit(ws_url: str, url: str, screenshot: Path, width: int, script: st
             while not session.events.empty():
                 _record(session.events.get_nowait(), visit)
             if script is not None:
-                result = await session.send("Runtime.evaluate", {"expression": script, "returnByValue": True},
-                                            session_id=sid)
+                result = await session.send(
+                    "Runtime.evaluate", {"expression": script, "returnByValue": True}, session_id=sid
+                )
                 if "exceptionDetails" in result:
                     visit.exceptions.append(str(result["exceptionDetails"]))
                 visit.script_result = result.get("result", {}).get("value")
             metrics = await session.send("Page.getLayoutMetrics", session_id=sid)
             size = metrics.get("cssContentSize") or metrics["contentSize"]
-            shot = await session.send("Page.captureScreenshot", {
-                "format": "png", "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": width, "height": min(size["height"], 16000), "scale": 1}},
-                session_id=sid)
+            shot = await session.send(
+                "Page.captureScreenshot",
+                {
+                    "format": "png",
+                    "captureBeyondViewport": True,
+                    "clip": {"x": 0, "y": 0, "width": width, "height": min(size["height"], 16000), "scale": 1},
+                },
+                session_id=sid,
+            )
             screenshot.write_bytes(base64.b64decode(shot["data"]))
             visit.screenshot = screenshot
             while not session.events.empty():
@@ -125,8 +145,11 @@ def _record(event: dict[str, Any], visit: PageVisit) -> bool:
     elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
         visit.console_errors.append(params["entry"].get("text", ""))
     elif method == "Runtime.exceptionThrown":
-        visit.exceptions.append(params["exceptionDetails"].get("text", "") + " " +
-                                str(params["exceptionDetails"].get("exception", {}).get("description", "")))
+        visit.exceptions.append(
+            params["exceptionDetails"].get("text", "")
+            + " "
+            + str(params["exceptionDetails"].get("exception", {}).get("description", ""))
+        )
     elif method == "Network.requestWillBeSent":
         visit.requests.append(params["request"]["url"])
     elif method == "Network.loadingFailed":
@@ -140,8 +163,12 @@ def visit(html: Path, screenshot: Path, *, width: int = 1280, script: str | None
     if binary is None:
         raise RuntimeError("chromium is not installed")
     with tempfile.TemporaryDirectory() as profile:
-        process = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
-                                    "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             ws_url = _devtools_url(process)
             return asyncio.run(_visit(ws_url, html.resolve().as_uri(), screenshot, width, script))

@@ -12,16 +12,30 @@ from robust.testing import assert_calibrated, assert_no_dunning_kruger, assert_r
 
 
 def row(perturbation: str, delta: float, ci: tuple[float, float], p: float | None, **extra: Any) -> dict[str, Any]:
-    return {"attack": "bias", "perturbation": perturbation, "severity": extra.pop("severity", 0), "n": 200,
-            "accuracy_clean": 0.70, "accuracy_perturbed": 0.70 + delta, "delta": delta, "ci_low": ci[0],
-            "ci_high": ci[1], "p_value": p, "p_adjusted": p, "correction": "holm", **extra}
+    return {
+        "attack": "bias",
+        "perturbation": perturbation,
+        "severity": extra.pop("severity", 0),
+        "n": 200,
+        "accuracy_clean": 0.70,
+        "accuracy_perturbed": 0.70 + delta,
+        "delta": delta,
+        "ci_low": ci[0],
+        "ci_high": ci[1],
+        "p_value": p,
+        "p_adjusted": p,
+        "correction": "holm",
+        **extra,
+    }
 
 
-SUMMARY = pd.DataFrame([
-    row("recency", -0.12, (-0.17, -0.07), 0.0004, calibration_shift_clean=0.05, calibration_shift_perturbed=0.19),
-    row("frequency", -0.03, (-0.07, 0.01), 0.20, calibration_shift_clean=0.05, calibration_shift_perturbed=0.06),
-    row("cultural", -0.08, (-0.20, 0.04), 0.30, calibration_shift_clean=0.05, calibration_shift_perturbed=-0.01),
-])
+SUMMARY = pd.DataFrame(
+    [
+        row("recency", -0.12, (-0.17, -0.07), 0.0004, calibration_shift_clean=0.05, calibration_shift_perturbed=0.19),
+        row("frequency", -0.03, (-0.07, 0.01), 0.20, calibration_shift_clean=0.05, calibration_shift_perturbed=0.06),
+        row("cultural", -0.08, (-0.20, 0.04), 0.30, calibration_shift_clean=0.05, calibration_shift_perturbed=-0.01),
+    ]
+)
 
 
 def test_assert_robust_fails_on_significant_large_drop_with_a_table() -> None:
@@ -30,8 +44,21 @@ def test_assert_robust_fails_on_significant_large_drop_with_a_table() -> None:
     message = str(info.value)
     lines = message.splitlines()
     assert lines[0] == "assert_robust(max_drop=0.05, alpha=0.05): 1 failed check (3 perturbations in the run)"
-    assert lines[1].split() == ["perturbation", "n", "clean", "perturbed", "Δ", "pts", "95%", "CI", "adj.", "p",
-                                "cal.", "shift", "why"]
+    assert lines[1].split() == [
+        "perturbation",
+        "n",
+        "clean",
+        "perturbed",
+        "Δ",
+        "pts",
+        "95%",
+        "CI",
+        "adj.",
+        "p",
+        "cal.",
+        "shift",
+        "why",
+    ]
     assert lines[2].split()[:7] == ["bias/recency", "200", "70.0%", "58.0%", "−12.0", "−17.0", "to"]
     assert "significant at α = 0.05 and drop 12.0 pts > max drop 5.0 pts" in lines[2]
     assert len(lines) == 3  # cultural (8 points, not significant) does not fail the default mode
@@ -82,10 +109,12 @@ def test_assert_no_dunning_kruger_from_point_estimates() -> None:
 
 
 def test_assert_no_dunning_kruger_uses_the_stats_flag_at_the_highest_severity() -> None:
-    graded = pd.DataFrame([
-        row("blur", -0.02, (-0.05, 0.01), 0.5, severity=1, dunning_kruger=False),
-        row("blur", -0.20, (-0.25, -0.15), 0.001, severity=2, dunning_kruger=True),
-    ])
+    graded = pd.DataFrame(
+        [
+            row("blur", -0.02, (-0.05, 0.01), 0.5, severity=1, dunning_kruger=False),
+            row("blur", -0.20, (-0.25, -0.15), 0.001, severity=2, dunning_kruger=True),
+        ]
+    )
     with pytest.raises(AssertionError, match=r"bias/blur @ 2"):
         assert_no_dunning_kruger(graded)
     assert_no_dunning_kruger(graded.assign(dunning_kruger=[True, False]))  # only the highest severity counts
@@ -111,8 +140,15 @@ def test_run_methods_delegate(make_run_dir: Callable[..., Path]) -> None:
     results = pd.read_parquet(folder / "results.parquet")
     from robust.stats.summary import summarize
 
-    run = Run(config=RunConfig(), items=[], results=results, summary=summarize(results, n_resamples=500),
-              summary_json={}, out_dir=folder, counters=RunCounters())
+    run = Run(
+        config=RunConfig(),
+        items=[],
+        results=results,
+        summary=summarize(results, n_resamples=500),
+        summary_json={},
+        out_dir=folder,
+        counters=RunCounters(),
+    )
     with pytest.raises(AssertionError, match="assert_robust"):
         run.assert_robust()
     run.assert_robust(max_drop=0.9)

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from _chromium import PageVisit, find_chromium, visit
 
 from robust.reports.compare import compare_runs, render_comparison_html
-
-from _chromium import PageVisit, find_chromium, visit
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed")
 
@@ -92,8 +91,10 @@ def test_comparison_page_in_chromium(make_run_dir: Callable[..., Path], tmp_path
 def test_the_check_itself_catches_errors_and_requests(tmp_path: Path) -> None:
     """Failure injection: a page that logs an error and fetches a remote image must be caught."""
     page = tmp_path / "bad.html"
-    page.write_text('<!doctype html><html><body><p>bad</p><img src="http://127.0.0.1:9/x.png">'
-                    '<script>console.error("boom"); undefinedFunction();</script></body></html>')
+    page.write_text(
+        '<!doctype html><html><body><p>bad</p><img src="http://127.0.0.1:9/x.png">'
+        '<script>console.error("boom"); undefinedFunction();</script></body></html>'
+    )
     result = visit(page, tmp_path / "bad.png")
     assert any("boom" in message for message in result.console_errors)
     assert result.exceptions and "undefinedFunction" in result.exceptions[0]

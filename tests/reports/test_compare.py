@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -40,8 +39,9 @@ def test_only_shared_items_are_compared(make_run_dir: Callable[..., Path]) -> No
     assert set(comparison.table["n"]) == {30}
 
 
-def test_compare_cli_prints_table_and_writes_html(make_run_dir: Callable[..., Path], tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_compare_cli_prints_table_and_writes_html(
+    make_run_dir: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     a = make_run_dir(n_items=120, model="old<model>")
     b = make_run_dir(n_items=120, model="new-model", seed=3, config_extra={"data_sha256": "f" * 64})
     out = tmp_path / "cmp.html"

@@ -36,8 +36,15 @@ def test_json_is_strict_versioned_and_complete(graded_run: Path) -> None:
     assert set(document) >= {"run", "n_items", "clean", "verdicts", "perturbations", "attack_metrics", "alpha"}
     rows = document["perturbations"]
     assert len(rows) == 9
-    assert {"delta", "ci_low", "ci_high", "p_adjusted", "significant", "dunning_kruger",
-            "calibration_shift_perturbed"} <= set(rows[0])
+    assert {
+        "delta",
+        "ci_low",
+        "ci_high",
+        "p_adjusted",
+        "significant",
+        "dunning_kruger",
+        "calibration_shift_perturbed",
+    } <= set(rows[0])
     assert document["verdicts"]["degrade"].startswith("Accuracy fell from")
     assert document["attack_metrics"]["success_rate"] == 0.25
 
@@ -57,16 +64,22 @@ def test_junit_has_one_case_per_perturbation_gate(graded_run: Path) -> None:
 def test_junit_with_a_policy(graded_run: Path, tmp_path: Path) -> None:
     policy = tmp_path / "gates.yaml"
     policy.write_text("rules:\n  - perturbation: degrade/gaussian_noise\n    max_drop: 0.5\n")
-    assert main(["report", str(graded_run), "--format", "junit", "--policy", str(policy), "--out",
-                 str(tmp_path / "j.xml")]) == 0
+    assert (
+        main(
+            ["report", str(graded_run), "--format", "junit", "--policy", str(policy), "--out", str(tmp_path / "j.xml")]
+        )
+        == 0
+    )
     suite = ET.parse(tmp_path / "j.xml").getroot().find("testsuite")
     assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "0"
 
 
-@pytest.mark.parametrize("fmt,name", [("html", "report.html"), ("md", "report.md"), ("json", "report.json"),
-                                      ("junit", "junit.xml")])
-def test_report_command_writes_each_format(fmt: str, name: str, make_run_dir: Callable[..., Path],
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "fmt,name", [("html", "report.html"), ("md", "report.md"), ("json", "report.json"), ("junit", "junit.xml")]
+)
+def test_report_command_writes_each_format(
+    fmt: str, name: str, make_run_dir: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     run = make_run_dir(n_items=20)
     (run / name).unlink(missing_ok=True)
     assert main(["report", str(run), "--format", fmt]) == 0
@@ -78,7 +91,8 @@ def test_report_to_stdout(make_run_dir: Callable[..., Path], capsys: pytest.Capt
     assert capsys.readouterr().out.startswith("### robust:")
 
 
-def test_policy_only_with_junit(make_run_dir: Callable[..., Path], tmp_path: Path,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_policy_only_with_junit(
+    make_run_dir: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["report", str(make_run_dir(n_items=20)), "--policy", str(tmp_path / "x.yaml")]) == 2
     assert "--policy applies to --format junit" in capsys.readouterr().err

@@ -33,18 +33,22 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_gate_passes(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    policy = write(tmp_path, "rules:\n  - attack: bias\n    perturbation: frequency\n    max_drop: 0.05\n"
-                             "    required: true\n")
+    policy = write(
+        tmp_path, "rules:\n  - attack: bias\n    perturbation: frequency\n    max_drop: 0.05\n    required: true\n"
+    )
     code, out, _ = gate(run, policy, capsys)
     assert code == 0 and "gate passed: 1 checks" in out
 
 
 def test_gate_fails_listing_each_failed_rule(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    policy = write(tmp_path, "rules:\n"
-                             "  - attack: bias\n    max_drop: 0.05\n"            # recency fails
-                             "  - perturbation: bias/recency\n    max_drop: 0.10\n"  # fails too
-                             "  - perturbation: bias/frequency\n    max_drop: 0.05\n"  # passes
-                             "  - perturbation: bias/cultural\n    max_drop: 0.05\n    required: true\n")  # absent
+    policy = write(
+        tmp_path,
+        "rules:\n"
+        "  - attack: bias\n    max_drop: 0.05\n"  # recency fails
+        "  - perturbation: bias/recency\n    max_drop: 0.10\n"  # fails too
+        "  - perturbation: bias/frequency\n    max_drop: 0.05\n"  # passes
+        "  - perturbation: bias/cultural\n    max_drop: 0.05\n    required: true\n",
+    )  # absent
     code, out, _ = gate(run, policy, capsys)
     assert code == 1
     fails = [line for line in out.splitlines() if line.startswith("FAIL")]
@@ -62,30 +66,43 @@ def test_gate_fails_closed_on_a_missing_metric(run: Path, tmp_path: Path, capsys
         row.pop("calibration_shift_perturbed", None)
     (run / "summary.json").write_text(json.dumps(summary))
     (run / "results.parquet").unlink()  # nothing to derive the calibration shift from
-    policy = write(tmp_path, "rules:\n  - perturbation: bias/frequency\n    max_drop: 0.05\n"
-                             "    max_calibration_shift: 0.5\n")
+    policy = write(
+        tmp_path, "rules:\n  - perturbation: bias/frequency\n    max_drop: 0.05\n    max_calibration_shift: 0.5\n"
+    )
     code, out, _ = gate(run, policy, capsys)
     assert code == 1
     assert "missing metric p_adjusted (fails closed)" in out
     assert "missing metric calibration_shift_perturbed (fails closed)" in out
 
 
-@pytest.mark.parametrize("text,where", [
-    ("rules:\n  - attack: bias\n    max_dorp: 0.1\n", "gates.yaml:3, field 'max_dorp': unknown field (did you mean 'max_drop'?)"),
-    ("rules:\n  - attack: bias\n    max_drop: lots\n", "gates.yaml:3, field 'max_drop': must be a number"),
-    ("rules:\n  - attack: bias\n    max_drop: 5\n", "gates.yaml:3, field 'max_drop': must be a number between 0 and 1"),
-    ("rules:\n  - attack: bias\n    alpha: 0\n    max_drop: 0.1\n", "gates.yaml:3, field 'alpha'"),
-    ("rules:\n  - attack: bias\n    required: maybe\n", "gates.yaml:3, field 'required': must be true or false"),
-    ("rules:\n  - attack: bias\n", "gates.yaml:2, field 'rules[0]': the rule checks nothing"),
-    ("rules: []\n", "gates.yaml:1, field 'rules': must be a non-empty list"),
-    ("rulez:\n  - attack: bias\n", "gates.yaml:1, field 'rulez': unknown top-level key (did you mean 'rules'?)"),
-    ("rules:\n  - attack: [bias\n", "gates.yaml:3: not valid YAML"),
-    ("- just a list\n", "gates.yaml:1: a policy is a mapping"),
-    ("rules:\n  - attack: degrade\n    perturbation: bias/recency\n    max_drop: 0.1\n",
-     "gates.yaml:2, field 'perturbation': perturbation 'bias/recency' belongs to attack 'bias'"),
-])
-def test_malformed_policy_exits_2_naming_file_line_field(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                         text: str, where: str) -> None:
+@pytest.mark.parametrize(
+    "text,where",
+    [
+        (
+            "rules:\n  - attack: bias\n    max_dorp: 0.1\n",
+            "gates.yaml:3, field 'max_dorp': unknown field (did you mean 'max_drop'?)",
+        ),
+        ("rules:\n  - attack: bias\n    max_drop: lots\n", "gates.yaml:3, field 'max_drop': must be a number"),
+        (
+            "rules:\n  - attack: bias\n    max_drop: 5\n",
+            "gates.yaml:3, field 'max_drop': must be a number between 0 and 1",
+        ),
+        ("rules:\n  - attack: bias\n    alpha: 0\n    max_drop: 0.1\n", "gates.yaml:3, field 'alpha'"),
+        ("rules:\n  - attack: bias\n    required: maybe\n", "gates.yaml:3, field 'required': must be true or false"),
+        ("rules:\n  - attack: bias\n", "gates.yaml:2, field 'rules[0]': the rule checks nothing"),
+        ("rules: []\n", "gates.yaml:1, field 'rules': must be a non-empty list"),
+        ("rulez:\n  - attack: bias\n", "gates.yaml:1, field 'rulez': unknown top-level key (did you mean 'rules'?)"),
+        ("rules:\n  - attack: [bias\n", "gates.yaml:3: not valid YAML"),
+        ("- just a list\n", "gates.yaml:1: a policy is a mapping"),
+        (
+            "rules:\n  - attack: degrade\n    perturbation: bias/recency\n    max_drop: 0.1\n",
+            "gates.yaml:2, field 'perturbation': perturbation 'bias/recency' belongs to attack 'bias'",
+        ),
+    ],
+)
+def test_malformed_policy_exits_2_naming_file_line_field(
+    run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, where: str
+) -> None:
     code, out, err = gate(run, write(tmp_path, text), capsys)
     assert code == 2, out
     assert where in err and "Traceback" not in err
@@ -100,21 +117,37 @@ def test_missing_policy_and_run(run: Path, tmp_path: Path, capsys: pytest.Captur
 
 
 def test_defaults_apply_to_every_rule(run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    policy = write(tmp_path, "defaults:\n  max_drop: 0.05\n  alpha: 0.01\nrules:\n  - perturbation: frequency\n"
-                             "  - perturbation: recency\n    max_drop: 0.9\n")
+    policy = write(
+        tmp_path,
+        "defaults:\n  max_drop: 0.05\n  alpha: 0.01\nrules:\n  - perturbation: frequency\n"
+        "  - perturbation: recency\n    max_drop: 0.9\n",
+    )
     code, out, _ = gate(run, policy, capsys)
     assert code == 0, out
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(-0.5, 0.5), st.one_of(st.none(), st.floats(0, 1))), min_size=1, max_size=6),
-       st.floats(0, 0.3))
+@given(
+    st.lists(st.tuples(st.floats(-0.5, 0.5), st.one_of(st.none(), st.floats(0, 1))), min_size=1, max_size=6),
+    st.floats(0, 0.3),
+)
 def test_a_gate_never_passes_a_row_it_cannot_judge(rows: list[tuple[float, float | None]], max_drop: float) -> None:
     """Property: a max_drop check passes only when p_adjusted is known and the drop is not both
     significant and too large; unknown p-values always fail."""
-    table = summary_table([{"attack": "bias", "perturbation": f"p{i}", "severity": 0, "delta": delta,
-                            "ci_low": delta - 0.05, "ci_high": delta + 0.05, "p_adjusted": p}
-                           for i, (delta, p) in enumerate(rows)])
+    table = summary_table(
+        [
+            {
+                "attack": "bias",
+                "perturbation": f"p{i}",
+                "severity": 0,
+                "delta": delta,
+                "ci_low": delta - 0.05,
+                "ci_high": delta + 0.05,
+                "p_adjusted": p,
+            }
+            for i, (delta, p) in enumerate(rows)
+        ]
+    )
     checks = evaluate([Rule(max_drop=max_drop, alpha=0.05)], table)
     assert len(checks) == len(rows)
     for check, (delta, p) in zip(checks, rows):

@@ -6,7 +6,7 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
@@ -57,7 +57,8 @@ def assert_self_contained(html: str) -> None:
     page = parse(html)
     for tag, attrs in page.tags:
         assert tag not in ("iframe", "object", "embed", "img", "link") or (
-            tag == "link" and attrs.get("href") == "data:,"), f"external-capable <{tag}> {attrs}"
+            tag == "link" and attrs.get("href") == "data:,"
+        ), f"external-capable <{tag}> {attrs}"
         for name in ("src", "href", "xlink:href", "action", "poster", "srcset", "data"):
             value = attrs.get(name)
             if value is not None:
@@ -76,10 +77,22 @@ def assert_self_contained(html: str) -> None:
 def test_report_sections_and_self_containment(graded_run: Path) -> None:
     html = render(graded_run, "html")
     assert_self_contained(html)
-    for expected in ("Robustness of synthetic under the degrade attack", "Accuracy fell from", "Per perturbation",
-                     "forest plot", "accuracy and calibration shift against severity", "reliability diagram",
-                     "accuracy against calibration shift", "position accuracy", "probmed", "Examples of flipped answers",
-                     "sha256", "model calls", "Content-Security-Policy", "<ins>"):
+    for expected in (
+        "Robustness of synthetic under the degrade attack",
+        "Accuracy fell from",
+        "Per perturbation",
+        "forest plot",
+        "accuracy and calibration shift against severity",
+        "reliability diagram",
+        "accuracy against calibration shift",
+        "position accuracy",
+        "probmed",
+        "Examples of flipped answers",
+        "sha256",
+        "model calls",
+        "Content-Security-Policy",
+        "<ins>",
+    ):
         assert expected in html, expected
     page = parse(html)
     assert sum(1 for tag, _ in page.tags if tag == "svg") >= 6  # 4 run plots + 2 metric bar charts
@@ -100,10 +113,15 @@ def test_no_severity_plot_without_graded_perturbations(make_run_dir: Callable[..
 
 
 def test_everything_from_bench_and_model_is_escaped(make_run_dir: Callable[..., Path]) -> None:
-    run = make_run_dir(n_items=30, question=HOSTILE, model=HOSTILE, model_text=HOSTILE,
-                       perturbations=[(HOSTILE.replace(" ", "_")[:40], 0, 0.5)],
-                       attack_metrics={HOSTILE: {HOSTILE: 0.5, "b": 0.2}, "rewrites": [{"text": HOSTILE, "p": 0.1}]},
-                       config_extra={"attack_options": {"templates": HOSTILE}, "fingerprint": {"model": HOSTILE}})
+    run = make_run_dir(
+        n_items=30,
+        question=HOSTILE,
+        model=HOSTILE,
+        model_text=HOSTILE,
+        perturbations=[(HOSTILE.replace(" ", "_")[:40], 0, 0.5)],
+        attack_metrics={HOSTILE: {HOSTILE: 0.5, "b": 0.2}, "rewrites": [{"text": HOSTILE, "p": 0.1}]},
+        config_extra={"attack_options": {"templates": HOSTILE}, "fingerprint": {"model": HOSTILE}},
+    )
     html = render(run, "html")
     page = parse(html)
     assert not [t for t, _ in page.tags if t == "img"]
@@ -115,10 +133,14 @@ def test_everything_from_bench_and_model_is_escaped(make_run_dir: Callable[..., 
 
 def test_no_secret_reaches_any_format(make_run_dir: Callable[..., Path]) -> None:
     secret = "sk-live-0123456789abcdefSECRET"
-    run = make_run_dir(n_items=20, config_extra={
-        "command": ["robust", "attack", "--model", "openai:gpt", "--api-key", secret, f"--token={secret}"],
-        "model_options": {"api_key": secret, "headers": {"Authorization": f"Bearer {secret}"}, "max_tokens": 5},
-        "fingerprint": {"adapter": "openai", "base_url": f"https://user:{secret}@example.org/v1"}})
+    run = make_run_dir(
+        n_items=20,
+        config_extra={
+            "command": ["robust", "attack", "--model", "openai:gpt", "--api-key", secret, f"--token={secret}"],
+            "model_options": {"api_key": secret, "headers": {"Authorization": f"Bearer {secret}"}, "max_tokens": 5},
+            "fingerprint": {"adapter": "openai", "base_url": f"https://user:{secret}@example.org/v1"},
+        },
+    )
     for fmt in ("html", "md", "json", "junit"):
         text = render(run, fmt)
         assert secret not in text and "SECRET" not in text, fmt
@@ -129,8 +151,21 @@ def test_report_degrades_gracefully_on_a_minimal_run_folder(make_run_dir: Callab
     """An older run: skeleton columns only, no results table, no attack metrics, no config."""
     run = make_run_dir(n_items=30)
     summary = json.loads((run / "summary.json").read_text())
-    keep = {"attack", "perturbation", "severity", "n", "accuracy_clean", "accuracy_perturbed", "delta", "ci_low",
-            "ci_high", "flips_to_wrong", "flips_to_right", "p_value", "p_adjusted"}
+    keep = {
+        "attack",
+        "perturbation",
+        "severity",
+        "n",
+        "accuracy_clean",
+        "accuracy_perturbed",
+        "delta",
+        "ci_low",
+        "ci_high",
+        "flips_to_wrong",
+        "flips_to_right",
+        "p_value",
+        "p_adjusted",
+    }
     summary["perturbations"] = [{k: v for k, v in row.items() if k in keep} for row in summary["perturbations"]]
     summary["perturbations"][0]["p_adjusted"] = None
     summary.pop("attack_metrics")
@@ -170,11 +205,22 @@ def test_word_diff_marks_changes_and_escapes() -> None:
 
 
 def test_verdict_sentence_matches_the_documented_form() -> None:
-    row = {"attack": "bias", "perturbation": "frequency", "severity": 0, "accuracy_clean": 0.727,
-           "accuracy_perturbed": 0.627, "delta": -0.1, "ci_low": -0.121, "ci_high": -0.079, "p_adjusted": 0.0002,
-           "correction": "holm"}
-    assert verdict([row], "bias") == ("Accuracy fell from 72.7% to 62.7% under frequency (Δ −10.0 points, 95% CI "
-                                      "−12.1 to −7.9, Holm-adjusted p < 0.001).")
+    row = {
+        "attack": "bias",
+        "perturbation": "frequency",
+        "severity": 0,
+        "accuracy_clean": 0.727,
+        "accuracy_perturbed": 0.627,
+        "delta": -0.1,
+        "ci_low": -0.121,
+        "ci_high": -0.079,
+        "p_adjusted": 0.0002,
+        "correction": "holm",
+    }
+    assert verdict([row], "bias") == (
+        "Accuracy fell from 72.7% to 62.7% under frequency (Δ −10.0 points, 95% CI "
+        "−12.1 to −7.9, Holm-adjusted p < 0.001)."
+    )
     calm = dict(row, p_adjusted=0.3, delta=-0.01, accuracy_perturbed=0.717)
     assert verdict([calm], "bias").startswith("No significant drop at α = 0.05 across 1 perturbation of the bias")
 
@@ -186,7 +232,9 @@ def _attack_names() -> list[str]:
 
 
 @pytest.mark.parametrize("attack", _attack_names())
-def test_report_for_every_attack_on_bundled_data(attack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_for_every_attack_on_bundled_data(
+    attack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / attack
     code = main(["attack", "--attack", attack, "--model", "random", "--limit", "5", "--out", str(out), "--quiet"])
     err = capsys.readouterr().err

@@ -22,8 +22,9 @@ def test_options_and_fixtures(pytester: pytest.Pytester, tmp_path: Path) -> None
         def test_default_model(robust_model):
             assert robust_model
     """)
-    result = pytester.runpytest("-p", "robust.testing", "--robust-model", "random:3",
-                                "--robust-store", str(tmp_path / "answers.sqlite"))
+    result = pytester.runpytest(
+        "-p", "robust.testing", "--robust-model", "random:3", "--robust-store", str(tmp_path / "answers.sqlite")
+    )
     result.assert_outcomes(passed=2)
     help_text = pytester.runpytest("-p", "robust.testing", "--help").stdout.str()
     assert "--robust-model=SPEC" in help_text and "--robust-report=PATH" in help_text
@@ -43,11 +44,17 @@ def test_failing_assertion_shows_the_table(pytester: pytest.Pytester, tmp_path: 
                                 out={str(tmp_path / "run")!r}, store=robust_store, probes="position")
             run.assert_robust(max_drop=0.0, alpha=0.99, strict=True)
     """)
-    result = pytester.runpytest_subprocess("-p", "robust.testing", "--robust-model", "constant:A",
-                                "--robust-store", str(tmp_path / "s.sqlite"))
+    result = pytester.runpytest_subprocess(
+        "-p", "robust.testing", "--robust-model", "constant:A", "--robust-store", str(tmp_path / "s.sqlite")
+    )
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*assert_robust(max_drop=0, alpha=0.99, strict=True): * failed check*",
-                                 "*perturbation*n*clean*perturbed*why*", "*options/gold at *upper CI bound*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*assert_robust(max_drop=0, alpha=0.99, strict=True): * failed check*",
+            "*perturbation*n*clean*perturbed*why*",
+            "*options/gold at *upper CI bound*",
+        ]
+    )
 
 
 def test_combined_report_for_every_run_of_the_session(pytester: pytest.Pytester, tmp_path: Path) -> None:
@@ -63,8 +70,16 @@ def test_combined_report_for_every_run_of_the_session(pytester: pytest.Pytester,
                           out={str(tmp_path / "options")!r}, store=robust_store)
     """)
     report = tmp_path / "session" / "robust.html"
-    result = pytester.runpytest_subprocess("-p", "robust.testing", "--robust-model", "random",
-                                "--robust-store", str(tmp_path / "s.sqlite"), "--robust-report", str(report))
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "robust.testing",
+        "--robust-model",
+        "random",
+        "--robust-store",
+        str(tmp_path / "s.sqlite"),
+        "--robust-report",
+        str(report),
+    )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["robust: report of 2 run(s) written to *robust.html"])
     html = report.read_text()
@@ -78,8 +93,18 @@ def test_combined_report_for_every_run_of_the_session(pytester: pytest.Pytester,
 def test_example_file_runs_against_minilm_and_reruns_for_free(pytester: pytest.Pytester, tmp_path: Path) -> None:
     shutil.copy(EXAMPLE, pytester.path / EXAMPLE.name)
     store = tmp_path / "responses.sqlite"
-    args = ["-p", "robust.testing", "--robust-model", "minilm", "--robust-store", str(store),
-            "--robust-report", str(tmp_path / "ci.html")]
+    args = [
+        "-p",
+        "robust.testing",
+        "--robust-model",
+        "minilm",
+        "--robust-store",
+        str(store),
+        "--robust-limit",
+        "8",
+        "--robust-report",
+        str(tmp_path / "ci.html"),
+    ]
     # a subprocess each time, as CI would run it (torch cannot be re-imported within one process)
     first = pytester.runpytest_subprocess(*args)
     assert _outcomes_ok(first)
@@ -88,6 +113,7 @@ def test_example_file_runs_against_minilm_and_reruns_for_free(pytester: pytest.P
     summaries = sorted(pytester.path.rglob("summary.json"), key=lambda p: p.stat().st_mtime)
     assert len(summaries) == 2, "one run folder per session"
     summary = json.loads(summaries[-1].read_text())
+    assert summary["n_items"] == 8
     assert summary["model_calls"] == 0 and summary["cache_hits"] == summary["n_variants"] > 0
     assert (tmp_path / "ci.html").is_file()
 
@@ -95,5 +121,8 @@ def test_example_file_runs_against_minilm_and_reruns_for_free(pytester: pytest.P
 def _outcomes_ok(result: pytest.RunResult) -> bool:
     """All four example tests pass; the Dunning-Kruger one may be an expected failure for minilm."""
     outcomes = result.parseoutcomes()
-    return (outcomes.get("passed", 0) + outcomes.get("xfailed", 0) + outcomes.get("xpassed", 0) == 4
-            and not outcomes.get("failed") and not outcomes.get("errors"))
+    return (
+        outcomes.get("passed", 0) + outcomes.get("xfailed", 0) + outcomes.get("xpassed", 0) == 4
+        and not outcomes.get("failed")
+        and not outcomes.get("errors")
+    )
