@@ -248,8 +248,9 @@ def run_context(
         notes.append(
             {
                 "flag": "AI Dunning-Kruger",
-                "text": f"accuracy fell significantly while the calibration shift "
-                f"stayed or rose under {names}: the model is as sure of itself as before while being wrong more often.",
+                "text": f"under {names}, accuracy fell while the calibration shift (confidence − accuracy) stayed "
+                "or rose: the model is as sure of itself as before while being wrong more often (the stats layer's "
+                "interval-based flag at the highest severity).",
             }
         )
     plot_list = []

@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,22 +165,33 @@ def visit(html: Path, screenshot: Path, *, width: int = 1280, script: str | None
     binary = find_chromium()
     if binary is None:
         raise RuntimeError("chromium is not installed")
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
+        # its own process group, so the browser's helper processes end with it
         process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         )
         try:
             ws_url = _devtools_url(process)
             return asyncio.run(_visit(ws_url, html.resolve().as_uri(), screenshot, width, script))
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    time.sleep(0.2)  # helpers of the group exit right after the browser
 
 
 def _devtools_url(process: subprocess.Popen[str]) -> str:
