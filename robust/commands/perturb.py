@@ -107,8 +107,9 @@ def write_export(path: Path, bench_format: str, module: Any, variants: Sequence[
     with path.open("w", encoding="utf-8") as handle:
         for variant in variants:
             record = export(variant.item)
-            if "id" not in record or not variant.is_clean:
-                record = {"id": variant.id} | {k: v for k, v in record.items() if k != "id"}
+            # ids stay unique and say where a line came from: the source id for clean lines
+            record = {"id": variant.source_id if variant.is_clean else variant.id} | \
+                {k: v for k, v in record.items() if k != "id"}
             record["perturbation"] = perturbation_record(variant)
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     return len(variants)
