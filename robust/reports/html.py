@@ -328,6 +328,7 @@ def run_context(
         "alpha": ALPHA,
         "plots": plot_list,
         "metrics": _metric_sections(data.attack_metrics),
+        "more_stats": _metric_sections(_summary_extras(data.summary)),
         "examples": list(groups.values()),
         "examples_cap": examples_per_perturbation,
         "examples_note": (
@@ -335,6 +336,18 @@ def run_context(
             if data.results is not None
             else "results.parquet is not in the run folder, so no examples can be shown."
         ),
+    }
+
+
+def _summary_extras(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables summary.json carries beside the per-perturbation rows (severity trends, noise floor ...)."""
+    return {
+        key: value
+        for key, value in summary.items()
+        if key not in ("perturbations", "attack_metrics", "clean")
+        and isinstance(value, list)
+        and value
+        and all(isinstance(v, Mapping) for v in value)
     }
 
 

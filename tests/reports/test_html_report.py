@@ -247,3 +247,12 @@ def test_report_for_every_attack_on_bundled_data(
     assert f"<b>{attack}:</b>" in html  # the verdict
     md = render(out, "md")
     assert md.startswith("### robust:") and len(md) < 10_000
+
+
+def test_extra_summary_tables_are_shown(make_run_dir: Callable[..., Path]) -> None:
+    run = make_run_dir(n_items=20)
+    summary = json.loads((run / "summary.json").read_text())
+    summary["trends"] = [{"attack": "noise", "perturbation": "ocr", "slope": -0.2, "p": 0.01}]
+    (run / "summary.json").write_text(json.dumps(summary))
+    html = render(run, "html")
+    assert "More statistics" in html and "trends" in html and "ocr" in html

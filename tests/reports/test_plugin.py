@@ -13,6 +13,15 @@ pytest_plugins = ["pytester"]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "test_model_robustness.py"
 
 
+def _plugin() -> list[str]:
+    """``-p robust.testing`` unless the installed pytest11 entry point already loads it (twice is an error)."""
+    from importlib.metadata import entry_points
+
+    if any(ep.value == "robust.testing" for ep in entry_points(group="pytest11")):
+        return []
+    return ["-p", "robust.testing"]
+
+
 def test_options_and_fixtures(pytester: pytest.Pytester, tmp_path: Path) -> None:
     pytester.makepyfile("""
         def test_fixtures(robust_model, robust_store):
@@ -23,16 +32,16 @@ def test_options_and_fixtures(pytester: pytest.Pytester, tmp_path: Path) -> None
             assert robust_model
     """)
     result = pytester.runpytest(
-        "-p", "robust.testing", "--robust-model", "random:3", "--robust-store", str(tmp_path / "answers.sqlite")
+        *_plugin(), "--robust-model", "random:3", "--robust-store", str(tmp_path / "answers.sqlite")
     )
     result.assert_outcomes(passed=2)
-    help_text = pytester.runpytest("-p", "robust.testing", "--help").stdout.str()
+    help_text = pytester.runpytest(*_plugin(), "--help").stdout.str()
     assert "--robust-model=SPEC" in help_text and "--robust-report=PATH" in help_text
 
 
 def test_default_model_is_minilm(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_it(robust_model):\n    assert robust_model == 'minilm'\n")
-    pytester.runpytest("-p", "robust.testing").assert_outcomes(passed=1)
+    pytester.runpytest(*_plugin()).assert_outcomes(passed=1)
 
 
 def test_failing_assertion_shows_the_table(pytester: pytest.Pytester, tmp_path: Path) -> None:
@@ -45,7 +54,7 @@ def test_failing_assertion_shows_the_table(pytester: pytest.Pytester, tmp_path: 
             run.assert_robust(max_drop=0.0, alpha=0.99, strict=True)
     """)
     result = pytester.runpytest_subprocess(
-        "-p", "robust.testing", "--robust-model", "constant:A", "--robust-store", str(tmp_path / "s.sqlite")
+        *_plugin(), "--robust-model", "constant:A", "--robust-store", str(tmp_path / "s.sqlite")
     )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
@@ -71,8 +80,7 @@ def test_combined_report_for_every_run_of_the_session(pytester: pytest.Pytester,
     """)
     report = tmp_path / "session" / "robust.html"
     result = pytester.runpytest_subprocess(
-        "-p",
-        "robust.testing",
+        *_plugin(),
         "--robust-model",
         "random",
         "--robust-store",
@@ -94,8 +102,7 @@ def test_example_file_runs_against_minilm_and_reruns_for_free(pytester: pytest.P
     shutil.copy(EXAMPLE, pytester.path / EXAMPLE.name)
     store = tmp_path / "responses.sqlite"
     args = [
-        "-p",
-        "robust.testing",
+        *_plugin(),
         "--robust-model",
         "minilm",
         "--robust-store",
