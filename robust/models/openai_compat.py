@@ -177,6 +177,8 @@ class OpenAICompatible(BaseModel):
         return self._session
 
     def close(self) -> None:
+        if self._thread is not None and threading.current_thread() is self._thread:
+            return  # never block the loop from inside itself
         if self._loop is not None and not self._loop.is_closed():
             if self._session is not None:
                 asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(timeout=5)
@@ -186,6 +188,12 @@ class OpenAICompatible(BaseModel):
                 self._thread.join(timeout=5)
             self._loop.close()
         self._loop = None
+
+    def __del__(self) -> None:
+        try:  # a run that failed midway may not have closed us: release the socket pool quietly
+            self.close()
+        except Exception:
+            pass
 
     def _scrub(self, text: str) -> str:
         return text.replace(self.__key, "***") if self.__key else text
