@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 from conftest import QUESTIONS
-from tiny_gpt2 import build_tiny_gpt2
+from tiny_gpt2 import build_tiny_gpt2, build_tiny_llava
 
 from robust.cli import main
 from robust.items import Example, Item
@@ -127,6 +127,21 @@ def test_generation_mode_uses_the_chat_template(tiny: Path, tmp_path: Path) -> N
     assert model.fingerprint()["mode"] == "generate"
     sampled = dict(hf(chat, generate=True, max_tokens=3, samples=4, temperature=1.0).predict(ITEMS[:1]))
     assert len(sampled[0].samples) == 4
+
+
+def test_vision_language_models_generate_through_their_processor(tmp_path: Path) -> None:
+    import numpy as np
+
+    model = hf(build_tiny_llava(tmp_path / "llava"), max_tokens=3)
+    assert model.is_vlm and model.generate and model.fingerprint()["mode"] == "generate"
+    item = Item(id="img", question="Which organ is shown?", options={"A": "liver", "B": "lung"}, answer="A",
+                images=(np.zeros((40, 40, 3), dtype=np.uint8),))
+    inputs = model._chat_inputs(item)
+    assert inputs["pixel_values"].shape[0] == 1
+    image_token = model._tokenizer.convert_tokens_to_ids("<image>")
+    assert int((inputs["input_ids"] == image_token).sum()) >= 1
+    [(_, prediction)] = list(model.predict([item]))
+    assert prediction.error is None and prediction.choice in (None, "A", "B")
 
 
 def test_fingerprint_follows_scoring_settings(tiny: Path, tmp_path: Path) -> None:
