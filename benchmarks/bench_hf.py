@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "models"))
 
-from tiny_gpt2 import build_tiny_gpt2  # noqa: E402
+from tiny_gpt2 import build_tiny_gpt2
 
-from robust.benches import load_bench  # noqa: E402
-from robust.models.hf import HFModel  # noqa: E402
+from robust.benches import load_bench
+from robust.models.hf import HFModel
 
 
 def main() -> None:

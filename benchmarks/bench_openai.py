@@ -24,16 +24,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from robust.items import Item, Variant  # noqa: E402
-from robust.models.openai_compat import OpenAICompatible  # noqa: E402
-from robust.models.prompting import DEFAULT_TEMPLATE  # noqa: E402
-from robust.run import ResponseStore, Runner  # noqa: E402
+from robust.items import Item, Variant
+from robust.models.openai_compat import OpenAICompatible
+from robust.models.prompting import DEFAULT_TEMPLATE
+from robust.run import ResponseStore, Runner
 
 CPU: dict[str, list[float]] = {"robust": [], "aiohttp": [], "openai": []}
 OPTIONS = {"A": "Myoglobin", "B": "Troponin I", "C": "CK-MB", "D": "LDH"}
@@ -91,9 +93,8 @@ def time_aiohttp(url: str, concurrency: int, n: int) -> float:
         semaphore = asyncio.Semaphore(concurrency)
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency + 4)) as session:
             async def one(payload: dict[str, Any]) -> None:
-                async with semaphore:
-                    async with session.post(f"{url}/chat/completions", json=payload) as response:
-                        await response.json()
+                async with semaphore, session.post(f"{url}/chat/completions", json=payload) as response:
+                    await response.json()
 
             await asyncio.gather(*(one(p) for p in payloads(make_items(min(n, 2 * concurrency)), "fake-mc")))
             work = payloads(make_items(n), "fake-mc")
@@ -162,12 +163,12 @@ def main() -> None:
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             ideal = concurrency / args.latency
             n = max(40, concurrency * 8)
-            ours = median_of(args.repeats, lambda: time_robust(url, concurrency, n))
-            stored = median_of(args.repeats, lambda: time_runner(url, concurrency, n))
-            floor = median_of(args.repeats, lambda: time_aiohttp(url, concurrency, n))
-            sdk = median_of(args.repeats, lambda: time_openai_sdk(url, concurrency, n))
+            ours = median_of(args.repeats, partial(time_robust, url, concurrency, n))
+            stored = median_of(args.repeats, partial(time_runner, url, concurrency, n))
+            floor = median_of(args.repeats, partial(time_aiohttp, url, concurrency, n))
+            sdk = median_of(args.repeats, partial(time_openai_sdk, url, concurrency, n))
 
-            def cell(rate: float | None) -> str:
+            def cell(rate: float | None, ideal: float = ideal) -> str:
                 return "n/a".rjust(14) if rate is None else f"{rate:7.0f} ({rate / ideal:4.2f})"
 
             assert ours is not None and floor is not None

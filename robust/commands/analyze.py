@@ -15,8 +15,9 @@ import argparse
 import datetime as _dt
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 HELP = "run the statistics and report on recorded predictions (JSON Lines) without any model"
 
@@ -170,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed, "model": model.spec, "fingerprint": dict(model.fingerprint()),
         "predictions": str(path), "predictions_sha256": file_sha256(path), "attack": attack.name,
         "attack_options": attack_options, "versions": versions(),
-        "started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
+        "started": _dt.datetime.fromtimestamp(started, _dt.UTC).isoformat(timespec="seconds"),
         "status": "running",
     }
     _write_json(out_dir / "config.json", config_record)

@@ -18,8 +18,9 @@ import importlib.util
 import inspect
 import sys
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from ..errors import ModelError, UsageError
 from ..items import Item, Prediction
@@ -35,8 +36,9 @@ def _source_digest(fn: Callable[..., Any]) -> str | None:
 
 
 def _is_batched(fn: Callable[..., Any]) -> bool:
-    if getattr(fn, "batched", None) is not None:
-        return bool(getattr(fn, "batched"))
+    flag = getattr(fn, "batched", None)
+    if flag is not None:
+        return bool(flag)
     try:
         parameters = list(inspect.signature(fn).parameters)
     except (TypeError, ValueError):

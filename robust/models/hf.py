@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from ..errors import ModelError, UsageError
 from ..items import Item, Prediction

@@ -27,8 +27,9 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from ..errors import ModelError, UsageError
 from ..items import Item, Prediction
@@ -248,7 +249,7 @@ class OpenAICompatible(BaseModel):
         except aiohttp.ClientError as exc:
             raise UsageError(self._scrub(f"cannot reach {self.base_url} ({type(exc).__name__}: {exc}); "
                                          "is the server running? (--base-url)")) from None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise UsageError(f"cannot reach {self.base_url}: no answer within {min(self.timeout, 20.0):g} s "
                              "(--base-url, --timeout)") from None
 
@@ -393,7 +394,7 @@ class OpenAICompatible(BaseModel):
                     raise _Permanent(message, response.status)
             except _Transient as exc:
                 last = exc
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 last = _Transient(f"no response within {self.timeout:g} s (--timeout)")
             except aiohttp.ClientError as exc:
                 last = _Transient(f"connection failed ({type(exc).__name__}: {exc})")

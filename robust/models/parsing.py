@@ -9,7 +9,7 @@ every generating adapter's fingerprint, so a parser change never serves stale pa
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 PARSER_VERSION = 1
 

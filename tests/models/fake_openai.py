@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import json
 import re
 import sys
 import threading
@@ -180,7 +179,7 @@ class FakeOpenAI:
         return app
 
     # ---- lifecycle ------------------------------------------------------------------------------------
-    def start(self, port: int = 0) -> "FakeOpenAI":
+    def start(self, port: int = 0) -> FakeOpenAI:
         ready = threading.Event()
 
         def serve() -> None:

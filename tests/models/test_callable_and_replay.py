@@ -10,8 +10,9 @@ import pytest
 
 from robust.cli import main
 from robust.errors import InputError, ModelError
-from robust.items import Item, Prediction, Variant
+from robust.items import Item, Variant
 from robust.models import fingerprint_hash, from_callable, load_model
+from robust.models.callable import CallableModel
 from robust.models.replay import ReplayModel
 from robust.run import ResponseStore, Runner
 
@@ -50,7 +51,7 @@ def test_function_returning_letter_and_probabilities() -> None:
 
 def test_batched_function_and_every_return_shape() -> None:
     model = from_callable(batch_model)
-    assert getattr(model, "batched")  # first parameter is named `items`
+    assert isinstance(model, CallableModel) and model.batched  # first parameter is named `items`
     answers = dict(model.predict(ITEMS))
     assert answers[0].choice == "A"  # free text is parsed
     assert answers[1].choice == "B" and answers[1].confidence == 0.9

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -13,11 +13,10 @@ import pytest
 from fake_openai import FakeOpenAI
 
 from robust.cli import main
-from robust.items import Example, Item
+from robust.items import Example, Item, Variant
 from robust.models import fingerprint_hash, load_model
 from robust.models.openai_compat import OpenAICompatible, option_probs_from_logprobs
 from robust.run import ResponseStore, Runner
-from robust.items import Variant
 
 OPTIONS = {"A": "alpha", "B": "beta", "C": "gamma", "D": "delta"}
 

@@ -45,8 +45,15 @@ def build_tiny_llava(folder: Path, *, seed: int = 0) -> Path:
     """A tiny random LLaVA (CLIP vision tower + Llama text model) with its processor and chat template."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
-                              LlavaForConditionalGeneration, LlavaProcessor, PreTrainedTokenizerFast)
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlamaConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        PreTrainedTokenizerFast,
+    )
 
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = Tokenizer(models.BPE())
@@ -67,7 +74,8 @@ def build_tiny_llava(folder: Path, *, seed: int = 0) -> Path:
                               image_size=32, patch_size=16, projection_dim=32)
     text = LlamaConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512)
-    config = LlavaConfig(vision_config=vision, text_config=text, image_token_id=fast.convert_tokens_to_ids("<image>"),
+    config = LlavaConfig(vision_config=vision, text_config=text,  # type: ignore[call-arg]
+                         image_token_id=fast.convert_tokens_to_ids("<image>"),
                          vision_feature_select_strategy="default", vision_feature_layer=-1)
     torch.manual_seed(seed)
     LlavaForConditionalGeneration(config).save_pretrained(folder)
