@@ -390,6 +390,9 @@ class MedFuzzAttack(Attack):
                                       params={"attacked": False, "reason": "wrong on the clean item"},
                                       description="not attacked: the target was already wrong"), prediction))
                 continue
+            if self.statistic == "p_gold" and prediction.probs is None:
+                raise UsageError(f"--statistic p_gold needs option probabilities, and the target gave none for "
+                                 f"{item.id}; use --statistic wrong")
             if self.attacker is None and prediction.probs is None:
                 raise UsageError(f"the offline MedFuzz attacker needs option probabilities, and the target gave none "
                                  f"for {item.id}; use a model that reports them (minilm does) or pass --attacker SPEC")
