@@ -82,7 +82,11 @@ def _details(params: Any) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {str(k): v for k, v in data.items() if isinstance(v, (str, int, float, bool)) and k != "variant_key"}
+    return {
+        str(k): (f"{v:.4g}" if isinstance(v, float) else v)
+        for k, v in data.items()
+        if isinstance(v, (str, int, float, bool)) and k != "variant_key"
+    }
 
 
 def flipped_examples(results: Any, per_perturbation: int = 5) -> list[FlipExample]:

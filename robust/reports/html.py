@@ -110,6 +110,8 @@ def _plain(value: Any) -> str:
         return fmt.DASH
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "; ".join(value)
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=str)
     return str(value)
