@@ -1,6 +1,8 @@
 """Throughput of the OpenAI-compatible adapter against a local server with fixed latency.
 
-Starts tests/models/fake_openai.py in a subprocess (so its CPU is not ours) with 50 ms latency,
+Starts a local OpenAI-style server in a subprocess (so its CPU is not ours) with 50 ms latency —
+by default a minimal asyncio server with a canned answer (cheap enough that it is not the
+bottleneck), or tests/models/fake_openai.py with ``--server fake`` —
 then, for 1, 16, 64 and 256 requests in flight, measures requests per second of:
 
 * ``robust``   — ``OpenAICompatible.predict`` (prompt rendering, retries machinery, parsing, the
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import subprocess
 import sys
@@ -40,6 +43,59 @@ from robust.run import ResponseStore, Runner
 CPU: dict[str, list[float]] = {"robust": [], "aiohttp": [], "openai": []}
 OPTIONS = {"A": "Myoglobin", "B": "Troponin I", "C": "CK-MB", "D": "LDH"}
 _run_counter = 0
+
+
+class _LightServer(asyncio.Protocol):
+    """A minimal keep-alive HTTP/1.1 server answering every POST with a canned chat completion after
+    ``latency`` seconds (``loop.call_later``, no per-request coroutine): its CPU cost is tiny, so
+    the client side is what the figures measure. ``GET /models`` lists the model."""
+
+    latency = 0.05
+    body = json.dumps({"id": "x", "object": "chat.completion", "model": "fake-mc", "choices": [
+        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "B"}}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}}).encode()
+    models = json.dumps({"object": "list", "data": [{"id": "fake-mc", "object": "model"}]}).encode()
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.buffer = b""
+        self.loop = asyncio.get_running_loop()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buffer[:end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length:]
+            payload = self.models if head.startswith("GET") else self.body
+            response = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                        + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+            self.loop.call_later(self.latency, self._send, response)
+
+    def _send(self, response: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(response)
+
+
+def serve_light(latency: float) -> None:
+    _LightServer.latency = latency
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(_LightServer, "127.0.0.1", 0, backlog=2048)
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        server.close()
+
+    asyncio.run(main())
 
 
 def make_items(n: int) -> list[Item]:
@@ -147,14 +203,23 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--concurrency", default="1,16,64,256")
+    parser.add_argument("--server", choices=["light", "fake"], default="light", help="light: a minimal asyncio "
+                        "HTTP server with a canned answer (default); fake: tests/models/fake_openai.py (aiohttp)")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests" / "models" / "fake_openai.py"), "--latency",
-                               str(args.latency)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    if args.serve:
+        serve_light(args.latency)
+        return
+    if args.server == "light":
+        command = [sys.executable, __file__, "--serve", "--latency", str(args.latency)]
+    else:
+        command = [sys.executable, str(ROOT / "tests" / "models" / "fake_openai.py"), "--latency", str(args.latency)]
+    server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())
         url = f"http://127.0.0.1:{port}/v1"
-        print(f"server latency {args.latency * 1000:.0f} ms; medians of {args.repeats} runs; requests/s "
+        print(f"{args.server} server in a subprocess, latency {args.latency * 1000:.0f} ms; medians of {args.repeats} runs; requests/s "
               "(ratio to ideal = concurrency / latency)")
         header = f"{'in flight':>9} {'ideal':>7} | {'robust':>14} {'+store':>14} | {'aiohttp':>14} {'openai SDK':>14} | " \
                  f"{'robust/aiohttp':>14}"
