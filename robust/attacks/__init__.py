@@ -7,10 +7,10 @@ from .base import Attack, Evaluate
 
 ATTACKS: Registry[type[Attack]] = Registry("attack", "robust.attacks")
 ATTACKS.add("bias", "robust.attacks.bias:BiasAttack", "BiasMedQA: 7 cognitive biases pointing at a wrong option")
-ATTACKS.add("medfuzz", "robust.attacks.medfuzz:MedFuzzAttack", "MedFuzz: adaptive multi-turn patient-characteristic attack")
-ATTACKS.add("rewrite", "robust.attacks.rewrite:RewriteAttack", "clinical rewrites: units, abbreviations, distractor, reorder")
+ATTACKS.add("medfuzz", "robust.attacks.medfuzz:MedFuzzAttack", "MedFuzz: adaptive multi-turn patient-details attack")
+ATTACKS.add("rewrite", "robust.attacks.rewrite:RewriteAttack", "clinical rewrites: units, abbreviations, distractor")
 ATTACKS.add("noise", "robust.attacks.noise:NoiseAttack", "typos, OCR, char/word noise at severity 1-3; numbers kept")
-ATTACKS.add("options", "robust.attacks.options:OptionsAttack", "option probes: shuffle, relabel 1-5, gold at each position")
+ATTACKS.add("options", "robust.attacks.options:OptionsAttack", "option probes: shuffle, relabel, gold at each position")
 ATTACKS.add("verify", "robust.attacks.verify:VerifyAttack", "yes/no verification probes with ProbMed group scoring")
 
 __all__ = ["ATTACKS", "Attack", "Evaluate"]

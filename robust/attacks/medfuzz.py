@@ -243,8 +243,10 @@ class MedFuzzAttack(Attack):
         group.add_argument("--max-turns", type=int, default=5, help="attacker turns per item (default 5)")
         group.add_argument("--attacker", help="generative attacker model spec (openai:..., hf:...); default: the "
                            "offline search over characteristic pools")
-        group.add_argument("--search", choices=SEARCHES, default="greedy", help="offline attacker search (default greedy)")
-        group.add_argument("--beam-width", type=int, default=3, help="states kept per turn by --search beam (default 3)")
+        group.add_argument("--search", choices=SEARCHES, default="greedy",
+                           help="offline attacker search (default greedy)")
+        group.add_argument("--beam-width", type=int, default=3,
+                           help="states kept per turn by --search beam (default 3)")
         group.add_argument("--candidates", type=int, default=0,
                            help="offline: characteristic sentences tried per state and turn (default 0 = all)")
         group.add_argument("--controls", type=int, default=30, help="random control rewrites per successful attack "
@@ -356,7 +358,8 @@ class MedFuzzAttack(Attack):
         questions = []
         for attempt, candidate in pairs:
             options = "\n".join(f"{k}. {v}" for k, v in attempt.source.options.items())
-            text = JUDGE_QUESTION.format(original=attempt.source.question, rewritten=candidate.question, options=options)
+            text = JUDGE_QUESTION.format(original=attempt.source.question, rewritten=candidate.question,
+                                         options=options)
             judge_item = Item(id=f"{attempt.source.id}::judge", question=text, options={"A": "yes", "B": "no"},
                               answer="B")
             questions.append(Variant(item=judge_item, source_id=attempt.source.id, attack=self.name,
@@ -576,8 +579,8 @@ class MedFuzzAttack(Attack):
                 continue
             owner = next(a for a in successes if a.source.id == variant.source_id)
             test = tests[id(owner)]
-            params = dict(variant.params) | test | {"control_queries": owner.control_queries, "statistic": self.statistic,
-                                                    "alpha": self.alpha}
+            params = dict(variant.params) | test | {"control_queries": owner.control_queries,
+                                                    "statistic": self.statistic, "alpha": self.alpha}
             flag = "significant" if test["significant"] else "not significant"
             description = f"{variant.description} (p = {test['p_value']:.3f}, {flag})"
             pairs[index] = (Variant(item=variant.item, source_id=variant.source_id, attack=variant.attack,
@@ -618,6 +621,10 @@ class MedFuzzAttack(Attack):
                        f"(permutation test, p <= {self.alpha})" if significant else
                        f"{len(successes)} of {len(attacked)} attacks succeeded, but none is significant: random "
                        f"controls fool the target as often (p <= {self.alpha} needed)")
+        def per_success(total: int) -> float | None:
+            return total / len(successes) if successes else None
+
+        histogram = {str(k): v for k, v in sorted(Counter(turns).items())}
         return {
             "verdict": verdict,
             "n_items": int(len(rows)),
@@ -627,11 +634,11 @@ class MedFuzzAttack(Attack):
             "n_significant": len(significant),
             "share_significant": len(significant) / len(successes) if successes else None,
             "turns_to_success": {"mean": sum(turns) / len(turns), "median": sorted(turns)[len(turns) // 2],
-                                 "histogram": {str(k): v for k, v in sorted(Counter(turns).items())}} if turns else None,
+                                 "histogram": histogram} if turns else None,
             "target_queries": queries,
             "control_queries": control_queries,
-            "target_queries_per_success": queries / len(successes) if successes else None,
-            "target_queries_per_success_with_controls": (queries + control_queries) / len(successes) if successes else None,
+            "target_queries_per_success": per_success(queries),
+            "target_queries_per_success_with_controls": per_success(queries + control_queries),
             "discarded_rewrites": sum(int(p.get("discarded", 0)) for p in attacked),
             "accuracy_before": float(clean["correct"].mean()) if len(clean) else None,
             "accuracy_after": float(rows["correct"].mean()),

@@ -83,12 +83,14 @@ class OptionsAttack(Attack):
                 shuffled, order = self.shuffled(item, seed)
                 out.append(Variant(item=shuffled, source_id=item.id, attack=self.name, perturbation="shuffle",
                                    params={"order": order, "gold_from": item.answer, "gold_to": shuffled.answer},
-                                   description=f"options reordered {''.join(order)}; gold {item.answer} → {shuffled.answer}"))
+                                   description=f"options reordered {''.join(order)}; "
+                                               f"gold {item.answer} → {shuffled.answer}"))
             if "relabel" in self.probes:
                 relabelled = self.relabelled(item)
                 out.append(Variant(item=relabelled, source_id=item.id, attack=self.name, perturbation="relabel",
                                    params={"labels": list(relabelled.options), "gold_to": relabelled.answer},
-                                   description=f"letters {''.join(item.options)} relabelled {''.join(relabelled.options)}"))
+                                   description=f"letters {''.join(item.options)} relabelled "
+                                               f"{''.join(relabelled.options)}"))
             if "position" in self.probes:
                 for position in item.options:
                     moved = self.gold_at(item, position)

@@ -50,15 +50,18 @@ class RewriteAttack(Attack):
         group = parser.add_argument_group("rewrite attack")
         group.add_argument("--rewrites", help=f"comma-separated subset (default: {','.join(MEANING_PRESERVING)})")
         group.add_argument("--answer-changing", action="store_true",
-                           help=f"also run rewrites that may change the answer ({', '.join(ANSWER_CHANGING)}); labelled")
-        group.add_argument("--age-shift", type=int, default=10, help="years added to every age by age_shift (default 10)")
+                           help=f"also run rewrites that may change the answer ({', '.join(ANSWER_CHANGING)}); "
+                                "labelled")
+        group.add_argument("--age-shift", type=int, default=10,
+                           help="years added to every age by age_shift (default 10)")
         group.add_argument("--abbreviations", help="YAML file with your own abbreviation list (see abbreviations.yaml)")
         group.add_argument("--distractors", help="YAML file with your own distractor sentences (see distractors.yaml)")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "RewriteAttack":
-        return cls(rewrites=[r.strip() for r in args.rewrites.split(",") if r.strip()] if getattr(args, "rewrites", None)
-                   else None, answer_changing=bool(getattr(args, "answer_changing", False)),
+        text = getattr(args, "rewrites", None)
+        return cls(rewrites=[r.strip() for r in text.split(",") if r.strip()] if text else None,
+                   answer_changing=bool(getattr(args, "answer_changing", False)),
                    age_shift=int(getattr(args, "age_shift", 10)), abbreviations=getattr(args, "abbreviations", None),
                    distractors=getattr(args, "distractors", None))
 

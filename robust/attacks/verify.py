@@ -107,7 +107,8 @@ class VerifyAttack(Attack):
             "group_accuracy": float(groups.mean()),
             "n_questions": int(len(probes)),
             "n_groups": int(len(groups)),
-            "accuracy_by_question": {str(k): float(v) for k, v in probes.groupby("perturbation")["correct"].mean().items()},
+            "accuracy_by_question": {str(k): float(v)
+                                     for k, v in probes.groupby("perturbation")["correct"].mean().items()},
             "yes_rate": float((probes["choice"] == "A").mean()),
             "multiple_choice_accuracy": float(clean["correct"].mean()) if len(clean) else None,
             "inflation": float(probes["correct"].mean() - groups.mean()),

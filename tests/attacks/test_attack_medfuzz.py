@@ -69,7 +69,8 @@ class ScriptedAttacker(BaseModel):
             self.prompts.append(item.question)
             original = item.question.split("Question:\n", 1)[1].split("\n\nOptions:", 1)[0]
             if "attempt 1 of" in item.question:
-                yield index, Prediction(choice=None, text="<rewrite>She is a librarian. Which is the diagnosis?</rewrite>")
+                text = "<rewrite>She is a librarian. Which is the diagnosis?</rewrite>"
+                yield index, Prediction(choice=None, text=text)
                 continue
             first, rest = original.split(". ", 1)
             added = "She works as an accountant. She is a practicing Buddhist."

@@ -48,7 +48,8 @@ _LENGTH = (rf"(?<!ft )(?<!ft)(?<!feet )(?P<v1>{_NUM})(?P<hy>-|\s)?"
            rf"(?P<u1>cm|inches|inch|in(?=\s*(?:[).,;]|tall\b|$)))(?![\w/])")
 # heights in feet and inches ("5 ft 5 in"), alone or paired with centimetres either way round
 _FT_IN = rf"\d+\s?(?:ft|feet)\s?{_NUM}\s?(?:in|inches)\b"
-HEIGHT = re.compile(rf"(?P<cm>{_NUM})\s?cm\s?\((?P<imperial>{_FT_IN})\)|(?P<imperial2>{_FT_IN})(?:\s?\((?P<cm2>{_NUM})\s?cm\))?")
+HEIGHT = re.compile(rf"(?P<cm>{_NUM})\s?cm\s?\((?P<imperial>{_FT_IN})\)"
+                    rf"|(?P<imperial2>{_FT_IN})(?:\s?\((?P<cm2>{_NUM})\s?cm\))?")
 _FT_IN_PARTS = re.compile(rf"(\d+)\s?(?:ft|feet)\s?({_NUM})")
 _GLUCOSE = rf"(?P<v1>{_NUM})\s?(?P<u1>mg/dL|mmol/L)\b"
 
