@@ -8,7 +8,7 @@ import argparse
 from typing import Any, ClassVar, Mapping, Sequence
 
 from ..items import Item, Variant
-from ..perturbations.text.noise import NOISE_KINDS, SEVERITY_FRACTION, add_noise
+from ..perturbations.text.noise import NOISE_KINDS, SEVERITY_FRACTION, NoiseEdit, graded_noise
 from ..seeding import rng_for
 from ._choices import parse_names, parse_severities
 from .base import Attack
@@ -41,22 +41,22 @@ class NoiseAttack(Attack):
     def perturbation_names(self) -> list[str]:
         return list(self.kinds)
 
-    def noisy_item(self, item: Item, kind: str, severity: int, seed: int) -> tuple[Item, list[Any]]:
-        # The plan is drawn with severity 0 so severities nest (monotone edit distance).
-        rng = rng_for(seed, item.id, kind, 0, "plan")
-        question, edits = add_noise(item.question, kind, severity, rng)
-        return item.replace(question=question), edits
+    def graded(self, item: Item, kind: str, seed: int) -> dict[int, tuple[str, list[NoiseEdit], int]]:
+        """The item's noisy questions per severity. The plan is drawn with severity 0 so severities
+        nest and the edit distance grows with severity."""
+        return graded_noise(item.question, kind, self.severities, rng_for(seed, item.id, kind, 0, "plan"))
 
     def variants(self, items: Sequence[Item], *, seed: int) -> list[Variant]:
         out: list[Variant] = []
         for item in items:
             out.append(Variant.clean(item, self.name))
             for kind in self.kinds:
-                for severity in self.severities:
-                    noisy, edits = self.noisy_item(item, kind, severity, seed)
+                for severity, (question, edits, distance) in self.graded(item, kind, seed).items():
                     out.append(Variant(
-                        item=noisy, source_id=item.id, attack=self.name, perturbation=kind, severity=severity,
+                        item=item.replace(question=question), source_id=item.id, attack=self.name,
+                        perturbation=kind, severity=severity,
                         params={"kind": kind, "fraction_of_words": SEVERITY_FRACTION[severity],
+                                "edit_distance": distance,
                                 "words_touched": sum(2 if e.operation == "word_swap" else 1 for e in edits),
                                 "edits": [{"op": e.operation, "from": e.before, "to": e.after} for e in edits]},
                         description=f"{kind} noise, severity {severity}: {len(edits)} edits",

@@ -9,8 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from robust.attacks.noise import NoiseAttack
-from robust.perturbations.text.noise import (NOISE_KINDS, SEVERITY_FRACTION, add_noise, edit_distance, plan_noise,
-                                             words_to_touch)
+from robust.perturbations.text.noise import (
+    NOISE_KINDS,
+    SEVERITY_FRACTION,
+    add_noise,
+    edit_distance,
+    edit_distance_reference,
+    graded_noise,
+    plan_noise,
+    words_to_touch,
+)
 from robust.perturbations.text.protect import is_protected_word, numbers_in
 from robust.seeding import rng_for
 
@@ -30,8 +38,24 @@ def test_numbers_units_and_option_letters_are_never_altered(text: str, kind: str
 @settings(max_examples=100, deadline=None)
 @given(text=clinical_texts(), kind=st.sampled_from(NOISE_KINDS), seed=st.integers(0, 10**6))
 def test_severity_is_monotone_in_edit_distance(text: str, kind: str, seed: int) -> None:
-    distances = [edit_distance(text, add_noise(text, kind, s, rng_for(seed, "x", kind))[0]) for s in (1, 2, 3)]
-    assert distances == sorted(distances)
+    graded = graded_noise(text, kind, [1, 2, 3], rng_for(seed, "x", kind))
+    distances = [edit_distance_reference(text, graded[s][0]) for s in (1, 2, 3)]
+    assert distances == sorted(distances) == [graded[s][2] for s in (1, 2, 3)]
+    nested = [{(e.position, e.operation) for e in graded[s][1]} for s in (1, 2, 3)]
+    assert nested[0] <= nested[1] <= nested[2]
+
+
+def test_a_severity_does_not_depend_on_the_others_asked_for() -> None:
+    text = "patient patient patient denies patient reports patient patient patient?"
+    for seed in range(50):
+        alone = graded_noise(text, "word", [3], rng_for(seed, "x", "word"))[3]
+        assert alone == graded_noise(text, "word", [1, 2, 3], rng_for(seed, "x", "word"))[3]
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=st.text("abc -", max_size=25), b=st.text("abc -", max_size=25))
+def test_bit_parallel_edit_distance_matches_the_textbook_one(a: str, b: str) -> None:
+    assert edit_distance(a, b) == edit_distance_reference(a, b)
 
 
 def test_severity_touches_the_documented_fraction_of_words() -> None:

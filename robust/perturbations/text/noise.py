@@ -108,22 +108,26 @@ def _char_edit(word: str, kind: str, rng: np.random.Generator) -> tuple[str, str
     return operation, lead + body[:i] + body[i + 1:] + tail
 
 
-def plan_noise(text: str, kind: str, rng: np.random.Generator) -> list[NoiseEdit]:
-    """Every eligible word in a random order, each with its edit (severity-independent)."""
+def plan_noise(text: str, kind: str, rng: np.random.Generator, max_words: int | None = None) -> list[NoiseEdit]:
+    """Eligible words in a random order, each with its edit (severity-independent). ``max_words``
+    stops once that many words are planned; the plan's prefix does not depend on it."""
     if kind not in NOISE_KINDS:
         raise ValueError(f"unknown noise kind {kind!r}; valid: {', '.join(NOISE_KINDS)}")
     tokens = _SPLIT.split(text)
     positions = [i for i in range(0, len(tokens), 2) if tokens[i] and _eligible(tokens[i], kind)]
     order = [positions[int(j)] for j in rng.permutation(len(positions))]
+    eligible = set(positions)
     used: set[int] = set()
     plan: list[NoiseEdit] = []
     for position in order:
+        if max_words is not None and len(used) >= max_words:
+            break
         if position in used:
             continue
         word = tokens[position]
         if kind == "word":
             partner = position + 2
-            if rng.random() < 0.5 and partner in positions and partner not in used and tokens[partner] != word:
+            if rng.random() < 0.5 and partner in eligible and partner not in used and tokens[partner] != word:
                 used.update((position, partner))
                 plan.append(NoiseEdit(position, "word_swap", f"{word} {tokens[partner]}", f"{tokens[partner]} {word}",
                                       partner))
@@ -181,20 +185,80 @@ def add_noise(text: str, kind: str, severity: int, rng: np.random.Generator) -> 
     return apply_plan(text, plan_noise(text, kind, rng), words_to_touch(text, severity))
 
 
+def graded_noise(text: str, kind: str, severities: list[int],
+                 rng: np.random.Generator) -> dict[int, tuple[str, list[NoiseEdit], int]]:
+    """``text`` at each severity from one plan: severity -> (noisy text, edits, edit distance).
+
+    Severities nest, and the Levenshtein distance to ``text`` never decreases with severity: where
+    it would (word swaps among repeated words can make a longer edit script cheaper to align),
+    further planned edits are applied until it does not."""
+    for severity in severities:
+        if severity not in SEVERITY_FRACTION:
+            raise ValueError(f"noise severity must be one of {sorted(SEVERITY_FRACTION)}, got {severity}")
+    # every severity is computed, so a variant does not depend on which severities were asked for
+    ordered = sorted(SEVERITY_FRACTION)
+    state = rng.bit_generator.state
+    plan = plan_noise(text, kind, rng, max_words=words_to_touch(text, max(SEVERITY_FRACTION)))
+    out: dict[int, tuple[str, list[NoiseEdit], int]] = {}
+    previous = 0
+    for severity in ordered:
+        n_words = words_to_touch(text, severity)
+        noisy, edits = apply_plan(text, plan, n_words)
+        distance = edit_distance(text, noisy)
+        while distance < previous:
+            if len(edits) == len(plan):  # rare: plan the rest (same prefix, same generator state)
+                rng.bit_generator.state = state
+                longer = plan_noise(text, kind, rng)
+                if len(longer) == len(plan):
+                    break
+                plan = longer
+            n_words += 1
+            noisy, edits = apply_plan(text, plan, n_words)
+            distance = edit_distance(text, noisy)
+        out[severity] = (noisy, edits, distance)
+        previous = distance
+    return {severity: out[severity] for severity in sorted(set(severities))}
+
+
 def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insert, delete, substitute), O(len(a)·len(b)) with numpy rows."""
+    """Levenshtein distance (insert, delete, substitute) by Myers' bit-parallel algorithm
+    (Hyyrö 2003): one pass over ``b`` with ``len(a)``-bit integers, fast in pure Python."""
     if len(a) < len(b):
         a, b = b, a
     if not b:
         return len(a)
-    previous = np.arange(len(b) + 1, dtype=np.int64)
-    codes_b = np.frombuffer(b.encode("utf-32-le"), dtype=np.uint32)
-    steps = np.arange(len(b) + 1)
-    for i, ch in enumerate(a, start=1):
-        cost = (codes_b != ord(ch)).astype(np.int64)
-        # candidates without insertions, then insertions as a running minimum: c[j] = j + min_k<=j (v[k] - k)
-        values = np.empty_like(previous)
-        values[0] = i
-        values[1:] = np.minimum(previous[:-1] + cost, previous[1:] + 1)
-        previous = np.minimum.accumulate(values - steps) + steps
-    return int(previous[-1])
+    # a is the longer string: iterate over it, keep the shorter one as the bit pattern
+    pattern, text = b, a
+    m = len(pattern)
+    masks: dict[str, int] = {}
+    for i, ch in enumerate(pattern):
+        masks[ch] = masks.get(ch, 0) | (1 << i)
+    full = (1 << m) - 1
+    last = 1 << (m - 1)
+    plus, minus, score = full, 0, m
+    for ch in text:
+        eq = masks.get(ch, 0)
+        xv = eq | minus
+        xh = (((eq & plus) + plus) ^ plus) | eq
+        horizontal_plus = minus | ~(xh | plus)
+        horizontal_minus = plus & xh
+        if horizontal_plus & last:
+            score += 1
+        elif horizontal_minus & last:
+            score -= 1
+        horizontal_plus = (horizontal_plus << 1) | 1
+        horizontal_minus <<= 1
+        plus = (horizontal_minus | ~(xv | horizontal_plus)) & full
+        minus = (horizontal_plus & xv) & full
+    return score
+
+
+def edit_distance_reference(a: str, b: str) -> int:
+    """The textbook dynamic programme, for tests."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
