@@ -45,6 +45,7 @@ def make_run(
     variants_per_item: int = 1,
     n_resamples: int = 2000,
     report: bool = True,
+    images: bool = False,
 ) -> Path:
     """Write a run folder. ``perturbations`` are (name, severity, flip-to-wrong probability)."""
     import pandas as pd
@@ -75,7 +76,22 @@ def make_run(
         )
         clean_ok = bool(rng.random() < clean_accuracy)
         clean_conf = float(np.clip(rng.normal(0.75 if clean_ok else 0.55, 0.12), 0.26, 1.0))
-        rows.append(_row(item_id, attack, "clean", 0, answer, clean_ok, clean_conf, text, "", model_text, keys))
+        rows.append(
+            _row(
+                item_id,
+                attack,
+                "clean",
+                0,
+                answer,
+                clean_ok,
+                clean_conf,
+                text,
+                "",
+                model_text,
+                keys,
+                image=_image(out, item_id, 0, rng) if images else None,
+            )
+        )
         for name, severity, drop in perturbations:
             for k in range(variants_per_item):
                 if clean_ok:
@@ -103,6 +119,7 @@ def make_run(
                         model_text,
                         keys,
                         k=k if variants_per_item > 1 else None,
+                        image=_image(out, f"{item_id}-{name}", severity, rng) if images else None,
                     )
                 )
     frame = pd.DataFrame(rows, columns=COLUMNS).astype(
@@ -148,6 +165,19 @@ def make_run(
     return out
 
 
+def _image(out: Path, name: str, severity: int, rng: Any) -> str:
+    """A small grey-level 'scan' with noise growing with severity; returns its path relative to ``out``."""
+    from PIL import Image
+
+    y, x = np.mgrid[0:96, 0:96]
+    base = 128 + 90 * np.exp(-((x - 48) ** 2 + (y - 40) ** 2) / 600.0)
+    noisy = np.clip(base + rng.normal(0, 25 * severity, base.shape), 0, 255).astype(np.uint8)
+    relative = Path("images") / f"{name}@{severity}.png"
+    (out / relative).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(noisy).save(out / relative)
+    return str(relative)
+
+
 def _row(
     item_id: str,
     attack: str,
@@ -161,6 +191,7 @@ def _row(
     text: str,
     keys: list[str],
     k: int | None = None,
+    image: str | None = None,
 ) -> dict[str, Any]:
     choice = answer if ok else keys[(keys.index(answer) + 1) % 4]
     suffix = f"@{severity}" if severity else ""
@@ -182,7 +213,7 @@ def _row(
         "probs": None,
         "n_options": 4,
         "question": question,
-        "params": json.dumps({"variant_key": k} if k is not None else {}),
+        "params": json.dumps(({"variant_key": k} if k is not None else {}) | ({"image": image} if image else {})),
         "description": description,
         "text": text,
         "cached": False,

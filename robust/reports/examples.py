@@ -6,10 +6,13 @@ alphabet decides), capped per perturbation; answers that broke (correct → wron
 
 from __future__ import annotations
 
+import base64
 import difflib
 import hashlib
+import io
 import json
 import re
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +42,8 @@ class FlipExample:
     description: str
     turn: int
     details: dict[str, Any]
+    clean_image: str | None = None  # data: URI of a thumbnail
+    perturbed_image: str | None = None
 
 
 def word_diff(before: str, after: str) -> tuple[Markup, Markup]:
@@ -72,24 +77,54 @@ def _choice(value: Any) -> str:
     return "unparseable" if value is None or is_missing(value) else str(value)
 
 
-def _details(params: Any) -> dict[str, Any]:
-    """The params worth showing beside an example (MedFuzz p-value, distractor, template ...)."""
+def _params(params: Any) -> dict[str, Any]:
     if not isinstance(params, str) or not params:
         return {}
     try:
         data = json.loads(params)
     except json.JSONDecodeError:
         return {}
-    if not isinstance(data, dict):
-        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _details(params: Any) -> dict[str, Any]:
+    """The params worth showing beside an example (MedFuzz p-value, distractor, template ...)."""
     return {
         str(k): (f"{v:.4g}" if isinstance(v, float) else v)
-        for k, v in data.items()
-        if isinstance(v, (str, int, float, bool)) and k != "variant_key"
+        for k, v in _params(params).items()
+        if isinstance(v, (str, int, float, bool)) and k not in ("variant_key", IMAGE_PARAM)
     }
 
 
-def flipped_examples(results: Any, per_perturbation: int = 5) -> list[FlipExample]:
+#: An image attack records the file of each variant's image under this params key (a path, absolute or
+#: relative to the run folder); the report shows clean and perturbed thumbnails side by side.
+IMAGE_PARAM = "image"
+THUMBNAIL_PIXELS = 240
+
+
+def thumbnail(path: Any, run_dir: Path | None) -> str | None:
+    """A PNG thumbnail as a data: URI (so the report stays self-contained), or None."""
+    if not isinstance(path, str) or not path:
+        return None
+    file = Path(path)
+    if not file.is_absolute() and run_dir is not None:
+        file = run_dir / file
+    if not file.is_file():
+        return None
+    try:
+        from PIL import Image
+
+        with Image.open(file) as opened:
+            image = opened.convert("RGB")
+            image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", optimize=True)
+    except Exception:  # an unreadable image must not stop the report
+        return None
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def flipped_examples(results: Any, per_perturbation: int = 5, run_dir: Path | None = None) -> list[FlipExample]:
     """Up to ``per_perturbation`` flipped items for every (attack, perturbation, severity)."""
     if results is None or results.empty or per_perturbation <= 0:
         return []
@@ -122,8 +157,8 @@ def flipped_examples(results: Any, per_perturbation: int = 5) -> list[FlipExampl
         clean_html, perturbed_html = word_diff(before, after)
         if before == after:
             perturbed_html = Markup(
-                '<span class="muted">(same question text; the change is in the options or the '
-                "prompt, described above)</span>"
+                '<span class="muted">(same question text; the change is elsewhere: image, options or '
+                "prompt, as described above)</span>"
             )
         out.append(
             FlipExample(
@@ -143,6 +178,8 @@ def flipped_examples(results: Any, per_perturbation: int = 5) -> list[FlipExampl
                 description=str(row.get("description") or ""),
                 turn=int(row.get("turn") or 0),
                 details=_details(row.get("params")),
+                clean_image=thumbnail(_params(row.get("params_clean")).get(IMAGE_PARAM), run_dir),
+                perturbed_image=thumbnail(_params(row.get("params")).get(IMAGE_PARAM), run_dir),
             )
         )
     return out

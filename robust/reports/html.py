@@ -279,7 +279,7 @@ def run_context(
     ):
         if svg:
             plot_list.append({"svg": Markup(svg), "caption": caption, "css": css})
-    examples = flipped_examples(data.results, examples_per_perturbation)
+    examples = flipped_examples(data.results, examples_per_perturbation, data.run_dir)
     totals = {
         (r["attack"], r["perturbation"], int(r["severity"])): int(
             (0 if is_missing(r.get("flips_to_wrong")) else r["flips_to_wrong"])

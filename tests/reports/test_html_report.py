@@ -57,7 +57,8 @@ def assert_self_contained(html: str) -> None:
     page = parse(html)
     for tag, attrs in page.tags:
         assert tag not in ("iframe", "object", "embed", "img", "link") or (
-            tag == "link" and attrs.get("href") == "data:,"
+            (tag == "link" and attrs.get("href") == "data:,")
+            or (tag == "img" and (attrs.get("src") or "").startswith("data:image/png;base64,"))
         ), f"external-capable <{tag}> {attrs}"
         for name in ("src", "href", "xlink:href", "action", "poster", "srcset", "data"):
             value = attrs.get(name)
@@ -256,3 +257,16 @@ def test_extra_summary_tables_are_shown(make_run_dir: Callable[..., Path]) -> No
     (run / "summary.json").write_text(json.dumps(summary))
     html = render(run, "html")
     assert "More statistics" in html and "trends" in html and "ocr" in html
+
+
+def test_image_variants_get_inline_thumbnails(make_run_dir: Callable[..., Path]) -> None:
+    run = make_run_dir(n_items=40, attack="degrade", perturbations=[("ct_low_dose", 2, 0.6)], images=True)
+    html = render(run, "html")
+    thumbs = [a for t, a in parse(html).tags if t == "img"]
+    examples = html.count('<article class="example">')
+    assert examples == 5 and len(thumbs) == 2 * examples
+    assert {a["alt"] for a in thumbs} == {"clean image", "perturbed image"}
+    assert_self_contained(html)
+    for image in (run / "images").iterdir():  # a run folder moved without its images still renders
+        image.unlink()
+    assert "<img" not in render(run, "html")
