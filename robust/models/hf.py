@@ -95,6 +95,9 @@ class HFModel(BaseModel):
         config = self._load_config()
         self.is_vlm = hasattr(config, "vision_config")
         self.generate = bool(generate) or self.is_vlm
+        if samples > 1 and not self.generate:
+            raise UsageError("hf: --samples needs --generate (log-likelihood scoring already gives exact option "
+                             "probabilities)")
         self.max_length = int(getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", 0)
                               or 2048)
         self.revision = getattr(config, "_commit_hash", None)

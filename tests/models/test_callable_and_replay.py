@@ -65,6 +65,23 @@ def test_an_exception_fails_only_its_item() -> None:
     assert all(answers[i].choice == "A" for i in (0, 1, 3))
 
 
+def test_the_runner_stops_early_for_any_adapter_when_most_requests_fail(tmp_path: Path) -> None:
+    calls = 0
+
+    def broken(item: Item) -> str:
+        nonlocal calls
+        calls += 1
+        raise ConnectionError("no backend")
+
+    items = [Item(id=f"x{i}", question=f"Question {i}?", options={"A": "yes", "B": "no"}, answer="A")
+             for i in range(100)]
+    store = ResponseStore(tmp_path / "s.sqlite")
+    with pytest.raises(ModelError, match=r"stopped early: 10 of the first 10 requests .* ConnectionError: no backend"):
+        Runner(from_callable(broken), store).evaluate([Variant.clean(item, "x") for item in items])
+    assert calls == 10
+    assert store.count() == 0  # errors are never stored as answers
+
+
 def test_python_spec_imports_module_or_file(tmp_path: Path) -> None:
     module = tmp_path / "my_model.py"
     module.write_text("def predict(item):\n    return 'A'\n")
