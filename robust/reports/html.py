@@ -93,7 +93,8 @@ def _table_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _extra_table(table: Any) -> dict[str, Any] | None:
     """Every summary column (the stats layer may add more than the main table shows)."""
-    extra = [c for c in table.columns if c not in SUMMARY_FIELDS]
+    # "name" (attack/perturbation@severity) repeats the first three columns
+    extra = [c for c in table.columns if c not in SUMMARY_FIELDS and c != "name"]
     if not extra:
         return None
     columns = ["attack", "perturbation", "severity", *extra]
