@@ -6,17 +6,28 @@ from scipy.stats import binomtest
 
 from robust.benches import load_bench
 from robust.models import load_model
+from robust.models.minilm import MiniLM
 
 
-def test_minilm_deterministic_and_better_than_chance() -> None:
-    items = load_bench("medqa")[0]
+def test_minilm_is_deterministic_whatever_the_order_and_batch() -> None:
+    items = load_bench("medqa")[0][:12]
     model = load_model("minilm")
+    assert isinstance(model, MiniLM)
+    model._cache.clear()
     first = dict(model.predict(items))
-    second = dict(load_model("minilm").predict(list(reversed(items))))
-    second = {len(items) - 1 - i: p for i, p in second.items()}
-    assert [first[i].choice for i in range(len(items))] == [second[i].choice for i in range(len(items))]
-    for i in range(len(items)):
-        assert abs(first[i].confidence - second[i].confidence) < 1e-5
-        assert abs(sum(first[i].probs.values()) - 1) < 1e-9
-    correct = sum(first[i].choice == items[i].answer for i in range(len(items)))
+    model._cache.clear()
+    model.batch_size = 5
+    reordered = dict(model.predict(list(reversed(items))))
+    for index in range(len(items)):
+        a, b = first[index], reordered[len(items) - 1 - index]
+        assert a.choice == b.choice
+        assert abs(a.confidence - b.confidence) < 1e-5
+        assert abs(sum(a.probs.values()) - 1) < 1e-9
+
+
+def test_minilm_better_than_chance_on_the_clean_sample() -> None:
+    items = load_bench("medqa")[0]
+    predictions = dict(load_model("minilm").predict(items))
+    correct = sum(predictions[i].choice == item.answer for i, item in enumerate(items))
+    # 5 options: chance is 20%. Measured: 37 of 128 (28.9%).
     assert binomtest(correct, len(items), 0.2, alternative="greater").pvalue < 0.05

