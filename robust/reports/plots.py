@@ -208,9 +208,14 @@ def accuracy_vs_shift(table: Any) -> str | None:
     xs = [100 * float(r["accuracy_perturbed"]) for r in rows]
     ys = [float(r["calibration_shift_perturbed"]) for r in rows]
     ax.plot(xs, ys, "o", color=ORANGE, markersize=5, label="perturbed")
-    if len(rows) <= 12:
-        for x, y, row in zip(xs, ys, rows):
-            ax.annotate(cell_label(row), (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    # one label per distinct point (cells with identical figures share it), only when few enough to read
+    labels: dict[tuple[float, float], list[str]] = {}
+    for x, y, row in zip(xs, ys, rows):
+        labels.setdefault((round(x, 1), round(y, 3)), []).append(cell_label(row))
+    if len(labels) <= 12:
+        for (x, y), names in labels.items():
+            text = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+            ax.annotate(text, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.axhline(0, color="#444", linewidth=0.8)
     ax.set_xlabel("accuracy (%)", fontsize=9)
     ax.set_ylabel("calibration shift (conf. − acc.)", fontsize=9)
