@@ -104,7 +104,7 @@ class OpenAICompatible(BaseModel):
         temperature: float | None = None,
         max_tokens: int = 32,
         completions: bool = False,
-        logprobs: int = 0,
+        logprobs: int | None = None,
         template: str | PromptTemplate | None = None,
         backoff: float = 0.5,
         backoff_max: float = 30.0,
@@ -134,7 +134,11 @@ class OpenAICompatible(BaseModel):
             raise UsageError("--samples > 1 needs --temperature > 0 (greedy answers would all agree)")
         self.max_tokens = max_tokens
         self.completions = bool(completions)
-        self.logprobs = int(logprobs or 0)
+        # None = auto: ask for the top 5 when the server supports it (pre-flight probes it), for
+        # per-option probabilities; sampled answers get their confidence from the votes instead
+        self._logprobs_auto = logprobs is None
+        self.logprobs = (0 if samples > 1 else 5) if logprobs is None else int(logprobs)
+        self._send_logprobs = self.logprobs > 0
         self.template = template if isinstance(template, PromptTemplate) else load_template(template)
         self.backoff = backoff
         self.backoff_max = backoff_max
@@ -230,28 +234,46 @@ class OpenAICompatible(BaseModel):
                         served = [str(m.get("id")) for m in body.get("data", []) if isinstance(m, dict)]
                     except (ValueError, AttributeError):
                         served = []
-                    if self.model in served:
+                    if self.model in served and not self.logprobs:
                         return
-            payload: dict[str, Any] = {"model": self.model, "max_tokens": 1, "temperature": 0}
-            if self.completions:
-                payload["prompt"] = "ping"
-            else:
-                payload["messages"] = [{"role": "user", "content": "ping"}]
-            async with session.post(self._endpoint(), json=payload, timeout=timeout) as response:
+            probe = self._probe_payload(with_logprobs=self.logprobs > 0)
+            async with session.post(self._endpoint(), json=probe, timeout=timeout) as response:
                 if response.status == 200 or response.status in RETRY_STATUSES:
                     return
                 detail = _error_detail(await response.text())
-                if response.status in (401, 403):
-                    raise UsageError(f"{self.base_url} refused the request (HTTP {response.status}): {self._key_hint()}")
-                listed = f"; it serves: {', '.join(served[:8])}" if served else ""
-                raise UsageError(self._scrub(f"model '{self.model}' is not usable at {self.base_url} "
-                                             f"(HTTP {response.status}: {detail}){listed}"))
+            if response.status in (400, 422) and self.logprobs:
+                async with session.post(self._endpoint(), json=self._probe_payload(with_logprobs=False),
+                                        timeout=timeout) as retry:
+                    if retry.status == 200 or retry.status in RETRY_STATUSES:
+                        if not self._logprobs_auto:
+                            raise UsageError(f"{self.base_url} rejects log-probabilities ({detail}); "
+                                             "drop --logprobs (or use --samples for vote confidence)")
+                        self.logprobs = 0  # auto: this server has none; answers come without probabilities
+                        self._send_logprobs = False
+                        return
+            if response.status in (401, 403):
+                raise UsageError(f"{self.base_url} refused the request (HTTP {response.status}): {self._key_hint()}")
+            listed = f"; it serves: {', '.join(served[:8])}" if served else ""
+            raise UsageError(self._scrub(f"model '{self.model}' is not usable at {self.base_url} "
+                                         f"(HTTP {response.status}: {detail}){listed}"))
         except aiohttp.ClientError as exc:
             raise UsageError(self._scrub(f"cannot reach {self.base_url} ({type(exc).__name__}: {exc}); "
                                          "is the server running? (--base-url)")) from None
         except TimeoutError:
             raise UsageError(f"cannot reach {self.base_url}: no answer within {min(self.timeout, 20.0):g} s "
                              "(--base-url, --timeout)") from None
+
+    def _probe_payload(self, *, with_logprobs: bool) -> dict[str, Any]:
+        payload: dict[str, Any] = {"model": self.model, "max_tokens": 1, "temperature": 0}
+        if self.completions:
+            payload["prompt"] = "ping"
+            if with_logprobs:
+                payload["logprobs"] = self.logprobs
+        else:
+            payload["messages"] = [{"role": "user", "content": "ping"}]
+            if with_logprobs:
+                payload |= {"logprobs": True, "top_logprobs": self.logprobs}
+        return payload
 
     # ---- predicting --------------------------------------------------------------------------------
     def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
@@ -293,7 +315,7 @@ class OpenAICompatible(BaseModel):
         payload: dict[str, Any] = {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens}
         if self.completions:
             payload["prompt"] = self.template.text(item)
-            if self.logprobs:
+            if self._send_logprobs:
                 payload["logprobs"] = self.logprobs
         else:
             messages = self.template.messages(item)
@@ -302,7 +324,7 @@ class OpenAICompatible(BaseModel):
                 parts.extend({"type": "image_url", "image_url": {"url": image_url(image)}} for image in item.images)
                 messages[-1] = {"role": "user", "content": parts}
             payload["messages"] = messages
-            if self.logprobs:
+            if self._send_logprobs:
                 payload["logprobs"] = True
                 payload["top_logprobs"] = self.logprobs
         if n > 1:
@@ -324,6 +346,10 @@ class OpenAICompatible(BaseModel):
                 except _Permanent as exc:
                     if exc.status == 400 and payload.get("n", 1) > 1 and self._n_supported:
                         self._n_supported = False  # a server that rejects `n`: ask one sample at a time
+                        continue
+                    if (exc.status in (400, 422) and self._logprobs_auto and "logprobs" in payload
+                            and "logprob" in str(exc).lower()):
+                        self._send_logprobs = False  # auto logprobs the pre-flight could not check: go without
                         continue
                     raise
                 choices = body["choices"][:want]

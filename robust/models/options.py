@@ -46,8 +46,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-tokens", type=_positive_int, help="longest answer in tokens (default 32)")
     group.add_argument("--completions", action="store_true", default=None, help="endpoints: use the text "
                        "completions API instead of chat")
-    group.add_argument("--logprobs", type=int, metavar="N", help="endpoints: ask for N top log-probabilities "
-                       "per token; per-option probabilities come from the answer token (default 0: off)")
+    group.add_argument("--logprobs", type=int, metavar="N", help="endpoints: ask for the N top log-probabilities "
+                       "per token; per-option probabilities come from the answer token (default 5 when the server "
+                       "supports them; 0 turns them off)")
     group.add_argument("--template", metavar="FILE", help="prompt template YAML (default: built-in mcq-v1)")
     group.add_argument("--dtype", choices=["auto", "float32", "float16", "bfloat16"], help="local models: "
                        "weight dtype (default float32 on CPU, auto on GPU)")

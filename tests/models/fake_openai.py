@@ -39,6 +39,7 @@ class Behaviour:
     models_endpoint: bool = True
     support_n: bool = True
     reply: str = "{letter}"  # how the answer is phrased
+    reject_logprobs: bool = False
 
 
 class FakeOpenAI:
@@ -122,7 +123,6 @@ class FakeOpenAI:
                 "choices": choices, "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11}}
 
     async def _handle(self, request: web.Request, chat: bool) -> web.StreamResponse:
-        self.requests += 1
         behaviour = self.behaviour
         if behaviour.api_key is not None and request.headers.get("Authorization") != f"Bearer {behaviour.api_key}":
             return web.json_response({"error": {"message": "Incorrect API key provided"}}, status=401)
@@ -132,7 +132,12 @@ class FakeOpenAI:
             self.headers.append(dict(request.headers))
         if payload.get("model") not in behaviour.models:
             return web.json_response({"error": {"message": f"model {payload.get('model')} does not exist"}}, status=404)
+        if behaviour.reject_logprobs and "logprobs" in payload:
+            return web.json_response({"error": {"message": "logprobs are not supported"}}, status=400)
         question = self.question_of(payload)
+        if question == "ping":  # a pre-flight probe: answered, never counted or scripted
+            return web.json_response(self._completion(payload, chat))
+        self.requests += 1
         self.per_question[question] += 1
         action = behaviour.script.popleft() if behaviour.script else "ok"
         for marker, forced in behaviour.always.items():

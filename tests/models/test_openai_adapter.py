@@ -13,6 +13,7 @@ import pytest
 from fake_openai import FakeOpenAI
 
 from robust.cli import main
+from robust.errors import UsageError
 from robust.items import Example, Item, Variant
 from robust.models import fingerprint_hash, load_model
 from robust.models.openai_compat import OpenAICompatible, option_probs_from_logprobs
@@ -155,7 +156,7 @@ def test_fingerprint_holds_the_generation_settings_and_never_the_key(server: Fak
         assert key in base.fingerprint()
     hashes = {fingerprint_hash(base), fingerprint_hash(model(server, temperature=0.5)),
               fingerprint_hash(model(server, max_tokens=5)), fingerprint_hash(model(server, completions=True)),
-              fingerprint_hash(model(server, samples=3, temperature=1.0)), fingerprint_hash(model(server, logprobs=5))}
+              fingerprint_hash(model(server, samples=3, temperature=1.0)), fingerprint_hash(model(server, logprobs=0))}
     assert len(hashes) == 6
     assert fingerprint_hash(model(server, concurrency=64, rpm=600, timeout=9)) == fingerprint_hash(base)
 
@@ -186,6 +187,22 @@ def test_logprobs_give_per_option_probabilities(server: FakeOpenAI) -> None:
     assert prediction.probs[prediction.choice] == pytest.approx(0.8, abs=1e-4)
     assert sum(prediction.probs.values()) == pytest.approx(1.0)
     assert prediction.confidence == pytest.approx(0.8, abs=1e-4)
+
+
+def test_log_probabilities_are_on_by_default_where_the_server_supports_them(server: FakeOpenAI) -> None:
+    [(_, prediction)] = list(model(server).predict(items(1)))
+    assert server.payloads[-1]["top_logprobs"] == 5 and prediction.confidence == pytest.approx(0.8, abs=1e-4)
+    server.behaviour.reject_logprobs = True
+    adapter = model(server)  # the pre-flight probe finds out and turns them off
+    assert adapter.fingerprint()["logprobs"] == 0
+    [(_, prediction)] = list(adapter.predict(items(1)))
+    assert "logprobs" not in server.payloads[-1] and prediction.error is None and prediction.probs is None
+    unchecked = OpenAICompatible("fake-mc", base_url=server.url)  # no pre-flight: falls back per request
+    _OPEN.append(unchecked)
+    [(_, prediction)] = list(unchecked.predict(items(1)))
+    assert prediction.error is None and "logprobs" not in server.payloads[-1]
+    with pytest.raises(UsageError, match="rejects log-probabilities"):
+        model(server, logprobs=3)  # asked for explicitly: say so before any work
 
 
 def test_answer_token_is_found_past_an_article_and_spellings_are_summed() -> None:
