@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 import robust
-from robust.run.experiment import Run
+from robust import Run
 
 #: Use the real benchmark file in your CI (``DATA = "data/US/test.jsonl"``); None = the bundled sample.
 DATA: str | None = None

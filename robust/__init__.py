@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from .run.experiment import Run
 
 
+def __getattr__(name: str) -> Any:
+    # Run lives with the pandas-heavy experiment module; load it only when asked for.
+    if name == "Run":
+        from .run.experiment import Run
+
+        return Run
+    raise AttributeError(f"module 'robust' has no attribute {name!r}")
+
+
 def attack(bench: str = "medqa", attack: str = "bias", model: Any = "minilm", *, data: str | None = None,
            limit: int | None = None, seed: int = 0, out: str | None = None, store: str | None = None,
            **options: Any) -> "Run":
@@ -32,6 +41,6 @@ def attack(bench: str = "medqa", attack: str = "bias", model: Any = "minilm", *,
 
 
 __all__ = [
-    "Example", "GateFailed", "InputError", "Item", "ModelError", "Prediction", "RobustError", "UsageError",
+    "Example", "GateFailed", "InputError", "Item", "ModelError", "Prediction", "RobustError", "Run", "UsageError",
     "Variant", "__version__", "attack",
 ]
