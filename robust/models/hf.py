@@ -322,59 +322,89 @@ class HFModel(BaseModel):
 
     # ---- generation ---------------------------------------------------------------------------------
     def _chat_inputs(self, item: Item) -> Any:
-        messages = self.template.messages(item)
-        tokenizer = self._tokenizer
-        if self._processor is not None:
-            from PIL import Image
+        """Processor inputs (text and images) of one question, for vision-language models."""
+        from PIL import Image
 
-            images = [Image.open(i).convert("RGB") if isinstance(i, (str, Path)) else
-                      (i if hasattr(i, "save") else Image.fromarray(i)) for i in item.images]
-            content: list[dict[str, Any]] = [{"type": "image", "image": image} for image in images]
-            content.append({"type": "text", "text": messages[-1]["content"]})
-            messages[-1] = {"role": "user", "content": content}
-            for message in messages[:-1]:
-                message["content"] = [{"type": "text", "text": message["content"]}]
-            return self._processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
-                                                       return_dict=True, return_tensors="pt")
-        if getattr(tokenizer, "chat_template", None):
-            text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-            return tokenizer(text, return_tensors="pt", add_special_tokens=False)
-        return tokenizer(self.template.text(item), return_tensors="pt")
+        messages = self.template.messages(item)
+        images = [Image.open(i).convert("RGB") if isinstance(i, (str, Path)) else
+                  (i if hasattr(i, "save") else Image.fromarray(i)) for i in item.images]
+        content: list[dict[str, Any]] = [{"type": "image", "image": image} for image in images]
+        content.append({"type": "text", "text": messages[-1]["content"]})
+        messages[-1] = {"role": "user", "content": content}
+        for message in messages[:-1]:
+            message["content"] = [{"type": "text", "text": message["content"]}]
+        return self._processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                                   return_dict=True, return_tensors="pt")
+
+    def prompt_text(self, item: Item) -> str:
+        """What a text-only model generates from: the chat template when it has one, else the text prompt."""
+        if getattr(self._tokenizer, "chat_template", None):
+            text: str = self._tokenizer.apply_chat_template(self.template.messages(item), add_generation_prompt=True,
+                                                            tokenize=False)
+            return text
+        return self.template.text(item)
+
+    def _generation_settings(self, pad: int | None) -> dict[str, Any]:
+        settings: dict[str, Any] = {"max_new_tokens": self.max_tokens, "pad_token_id": pad}
+        if self.temperature > 0:
+            return settings | {"do_sample": True, "temperature": self.temperature, "num_return_sequences": self.samples}
+        return settings | {"do_sample": False}
 
     def _predict_generate(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
         import torch
 
+        tokenizer = self._tokenizer
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        settings = self._generation_settings(pad)
+        if self._processor is not None:  # images: one question at a time through the processor
+            for index, item in enumerate(items):
+                began = time.perf_counter()
+                inputs = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in self._chat_inputs(item).items()}
+                with torch.no_grad():
+                    output = self._model.generate(**inputs, **settings)
+                width = inputs["input_ids"].shape[1]
+                texts = [tokenizer.decode(row[width:], skip_special_tokens=True).strip() for row in output]
+                yield index, self._from_texts(item, texts, time.perf_counter() - began)
+            return
+        chat = bool(getattr(tokenizer, "chat_template", None))
+        prompts = [self.prompt_text(item) for item in items]
+        lengths = [len(ids) for ids in tokenizer(prompts, add_special_tokens=not chat)["input_ids"]]
+        order = sorted(range(len(items)), key=lambda i: -lengths[i])  # similar lengths share a batch: less padding
+        side = tokenizer.padding_side
+        tokenizer.padding_side = "left"  # generation continues from the right end of every row
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        try:
+            for start in range(0, len(order), self.batch_size):
+                chunk = order[start : start + self.batch_size]
+                began = time.perf_counter()
+                batch = tokenizer([prompts[i] for i in chunk], return_tensors="pt", padding=True,
+                                  add_special_tokens=not chat).to(self.device)
+                with torch.no_grad():
+                    output = self._model.generate(**batch, **settings)
+                width = batch["input_ids"].shape[1]
+                per = settings.get("num_return_sequences", 1)
+                latency = (time.perf_counter() - began) / len(chunk)
+                for row, index in enumerate(chunk):
+                    texts = [tokenizer.decode(output[row * per + k, width:], skip_special_tokens=True).strip()
+                             for k in range(per)]
+                    yield index, self._from_texts(items[index], texts, latency)
+        finally:
+            tokenizer.padding_side = side
+
+    def _from_texts(self, item: Item, texts: list[str], latency: float) -> Prediction:
+        votes = [parse_answer(text, item.options) for text in texts]
+        if self.samples <= 1:
+            return Prediction(choice=votes[0], text=texts[0], latency=latency)
+        from collections import Counter
+
         from .openai_compat import vote_confidence
 
-        pad = self._tokenizer.pad_token_id
-        if pad is None:
-            pad = self._tokenizer.eos_token_id
-        for index, item in enumerate(items):  # one question at a time: prompts differ a lot in length
-            began = time.perf_counter()
-            inputs = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in self._chat_inputs(item).items()}
-            settings: dict[str, Any] = {"max_new_tokens": self.max_tokens, "pad_token_id": pad}
-            if self.temperature > 0:
-                settings |= {"do_sample": True, "temperature": self.temperature,
-                             "num_return_sequences": self.samples}
-            else:
-                settings["do_sample"] = False
-            with torch.no_grad():
-                output = self._model.generate(**inputs, **settings)
-            prompt_length = inputs["input_ids"].shape[1]
-            texts = [self._tokenizer.decode(row[prompt_length:], skip_special_tokens=True).strip() for row in output]
-            latency = time.perf_counter() - began
-            votes = [parse_answer(text, item.options) for text in texts]
-            if self.samples > 1:
-                from collections import Counter
-
-                counts = Counter(v for v in votes if v is not None)
-                choice = counts.most_common(1)[0][0] if counts else None
-                probs = {k: counts.get(k, 0) / len(votes) for k in item.options}
-                yield index, Prediction(choice=choice, probs=probs, samples=tuple(votes), text=texts[0],
-                                        confidence=vote_confidence(votes, len(item.options)), latency=latency,
-                                        extra={"sample_texts": texts})
-            else:
-                yield index, Prediction(choice=votes[0], text=texts[0], latency=latency)
+        counts = Counter(v for v in votes if v is not None)
+        choice = counts.most_common(1)[0][0] if counts else None
+        shares = {k: counts.get(k, 0) / len(votes) for k in item.options}
+        return Prediction(choice=choice, probs=shares, samples=tuple(votes), text=texts[0], latency=latency,
+                          confidence=vote_confidence(votes, len(item.options)), extra={"sample_texts": texts})
 
 
 def create(arg: str | None, **options: Any) -> HFModel:

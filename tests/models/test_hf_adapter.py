@@ -121,10 +121,15 @@ def test_generation_mode_uses_the_chat_template(tiny: Path, tmp_path: Path) -> N
     tokenizer.chat_template = ("{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}"
                                "{% if add_generation_prompt %}<assistant>{% endif %}")
     tokenizer.save_pretrained(chat)
-    model = hf(chat, generate=True, max_tokens=4)
-    answers = dict(model.predict(ITEMS[:3]))
+    model = hf(chat, generate=True, max_tokens=4, batch_size=4)
+    prompt = model.prompt_text(ITEMS[0])
+    assert prompt.startswith("<system>You are a medical expert") and prompt.endswith("<assistant>")
+    answers = dict(model.predict(ITEMS[:6]))
+    assert sorted(answers) == list(range(6))
     assert all(p.error is None and p.choice in (None, *ITEMS[0].options) for p in answers.values())
     assert model.fingerprint()["mode"] == "generate"
+    one_by_one = hf(chat, generate=True, max_tokens=4, batch_size=1)
+    assert [p.text for _, p in sorted(one_by_one.predict(ITEMS[:6]))] == [answers[i].text for i in range(6)]
     sampled = dict(hf(chat, generate=True, max_tokens=3, samples=4, temperature=1.0).predict(ITEMS[:1]))
     assert len(sampled[0].samples) == 4
 
