@@ -19,10 +19,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	NO_ALBUMENTATIONS_UPDATE=1 $(BIN)/robust attack --bench medqa --attack bias --out runs/demo-medqa-bias
+	$(BIN)/robust attack --bench medqa --attack bias --out runs/demo-medqa-bias
 
 test: $(STAMP)
-	NO_ALBUMENTATIONS_UPDATE=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
 	for script in benchmarks/*.py; do $(BIN)/python $$script --quick || exit 1; done

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
+from ..jsonsafe import json_safe
 from .gates import dunning_kruger
 from .rundata import RunData
 
@@ -14,25 +14,13 @@ REPORT_SCHEMA_VERSION = 1
 REPORT_SCHEMA = "robust.report/v1"
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
-
-
 def report_document(data: RunData, alpha: float = 0.05) -> dict[str, Any]:
     from . import fmt
 
     records = data.table.to_dict(orient="records")
     attacks = list(dict.fromkeys(r["attack"] for r in records))
     config = data.config
-    return _clean(
+    return json_safe(
         {
             "schema": REPORT_SCHEMA,
             "schema_version": REPORT_SCHEMA_VERSION,

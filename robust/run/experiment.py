@@ -15,9 +15,10 @@ from ..attacks import ATTACKS, Attack
 from ..benches import load_bench
 from ..errors import UsageError
 from ..items import Item, Prediction, Variant
+from ..jsonsafe import json_safe
 from ..models import load_model
 from ..models.base import Model
-from .runner import Runner, RunCounters
+from .runner import RunCounters, Runner
 from .store import ResponseStore
 
 
@@ -209,7 +210,7 @@ def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tup
     config_record["counters"] = vars(counters)
     _write_json(out_dir / "config.json", config_record)
     summary_json = summary_document(config_record, frame, summary, counters, len(items), extras=full)
-    summary_json["attack_metrics"] = _json_safe(dict(attack.metrics(frame)))
+    summary_json["attack_metrics"] = json_safe(dict(attack.metrics(frame)))
     _write_json(out_dir / "summary.json", summary_json)
     run = Run(config=RunConfig(), items=items, results=frame, summary=summary, summary_json=summary_json,
               out_dir=out_dir, counters=counters)
@@ -275,22 +276,7 @@ def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counte
         document["n_resamples"] = detail["n_resamples"]
         document["noise_floor"] = detail["noise_floor"]
         document["trends"] = detail["trends"]
-    return _json_safe(document)  # type: ignore[no-any-return]
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN -> None and numpy scalars -> Python, recursively (summary.json is strict JSON)."""
-    import math
-
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
+    return json_safe(document)  # type: ignore[no-any-return]
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
