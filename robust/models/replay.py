@@ -66,34 +66,26 @@ def _int(record: Mapping[str, Any], name: str, path: Path, line: int) -> int:
 
 
 def load_records(path: str | Path) -> list[Record]:
+    from ..benches._io import iter_jsonl
+
     file = Path(path)
-    if not file.is_file():
-        raise InputError("no such file (recorded predictions, JSON Lines)", path=file)
     records: list[Record] = []
-    with file.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON ({exc.msg})", path=file, line=line_number) from None
-            if not isinstance(data, dict):
-                raise InputError("each line must be a JSON object", path=file, line=line_number)
-            item_id = data.get("item_id", data.get("id"))
-            if item_id is None or str(item_id) == "":
-                raise InputError("missing (which item was answered?)", path=file, line=line_number, field="item_id")
-            if not any(name in data for name in ("choice", "response", "text", "error", "samples")):
-                raise InputError("no answer: give 'choice' (an option key), 'response' (text) or 'error'",
-                                 path=file, line=line_number, field="choice")
-            variant_id = data.get("variant_id")
-            records.append(Record(
-                line=line_number, item_id=str(item_id), variant_id=str(variant_id) if variant_id is not None else None,
-                attack=str(data["attack"]) if data.get("attack") is not None else None,
-                perturbation=str(data.get("perturbation") or "clean"),
-                severity=_int(data, "severity", file, line_number), turn=_int(data, "turn", file, line_number),
-                repeat=_int(data, "repeat", file, line_number), data=data,
-            ))
+    for line_number, data in iter_jsonl(file):
+        # one reader for every JSON Lines input, so every error line looks the same
+        item_id = data.get("item_id", data.get("id"))
+        if item_id is None or str(item_id) == "":
+            raise InputError("missing (which item was answered?)", path=file, line=line_number, field="item_id")
+        if not any(name in data for name in ("choice", "response", "text", "error", "samples")):
+            raise InputError("no answer: give 'choice' (an option key), 'response' (text) or 'error'",
+                             path=file, line=line_number, field="choice")
+        variant_id = data.get("variant_id")
+        records.append(Record(
+            line=line_number, item_id=str(item_id), variant_id=str(variant_id) if variant_id is not None else None,
+            attack=str(data["attack"]) if data.get("attack") is not None else None,
+            perturbation=str(data.get("perturbation") or "clean"),
+            severity=_int(data, "severity", file, line_number), turn=_int(data, "turn", file, line_number),
+            repeat=_int(data, "repeat", file, line_number), data=data,
+        ))
     if not records:
         raise InputError("no recorded predictions in the file", path=file)
     return records
