@@ -18,7 +18,6 @@ does that, joining on the variant id) or when a record names the item id and the
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
