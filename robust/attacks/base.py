@@ -22,6 +22,10 @@ class Attack(ABC):
     summary: ClassVar[str] = ""
     #: what the attack needs: "options", "images", "probs" (model gives probabilities), "attacker"
     requires: ClassVar[frozenset[str]] = frozenset({"options"})
+    #: perturbations kept in the results table but not compared with clean in the summary (nor
+    #: counted in its multiplicity family), e.g. MedFuzz's control rewrites, which serve the
+    #: attack's own per-item test
+    unsummarized: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:

@@ -203,6 +203,7 @@ class MedFuzzAttack(Attack):
     name: ClassVar[str] = "medfuzz"
     summary: ClassVar[str] = "MedFuzz: adaptive multi-turn patient-characteristic attack with permutation-test controls"
     requires: ClassVar[frozenset[str]] = frozenset({"options"})
+    unsummarized: ClassVar[frozenset[str]] = frozenset({"medfuzz_control"})
     #: what `robust perturb --attack medfuzz` writes: the final rewrites, not the controls
     export_perturbations: ClassVar[tuple[str, ...]] = ("medfuzz",)
 
@@ -283,7 +284,7 @@ class MedFuzzAttack(Attack):
                 "significance": "p = (1 + #controls wrong) / (N + 1), significant when p <= alpha"}
 
     def perturbation_names(self) -> list[str]:
-        return ["medfuzz", "medfuzz_control"]
+        return ["medfuzz"]
 
     def variants(self, items: Sequence[Item], *, seed: int) -> list[Variant]:
         """Only the clean variants: the rewrites depend on the target's answers (see ``execute``)."""

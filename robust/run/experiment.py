@@ -202,7 +202,8 @@ def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tup
     frame = results_frame(pairs)
     frame.to_parquet(out_dir / "results.parquet", index=False)
     frame.to_json(out_dir / "results.jsonl", orient="records", lines=True, force_ascii=False)
-    full = build_summary(frame, seed=int(config_record["seed"]))
+    compared = frame[~frame["perturbation"].isin(attack.unsummarized)] if attack.unsummarized else frame
+    full = build_summary(compared, seed=int(config_record["seed"]))
     summary = _in_attack_order(full.cells, attack.perturbation_names())
     config_record["status"] = "complete"
     config_record["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
