@@ -119,6 +119,9 @@ class OptionsAttack(Attack):
             out["position_accuracy"] = table
             out["position_spread"] = float(max(accuracies) - min(accuracies))
             out["choice_share"] = {str(k): float(v) for k, v in picks.items()}
+            by_position = ", ".join(f"{row['position']} {row['accuracy']:.1%}" for row in table)
+            out["verdict"] = (f"Accuracy with the gold answer at each position: {by_position} "
+                              f"(spread {100 * out['position_spread']:.1f} points).")
         clean = ok[ok["perturbation"] == "clean"]
         if len(clean):
             by_gold = clean.groupby("answer")["correct"].agg(["size", "mean"])

@@ -102,7 +102,12 @@ class VerifyAttack(Attack):
             return {}
         groups = probes.groupby("group")["correct"].all()
         clean = results[(results["perturbation"] == "clean") & results["error"].isna()]
+        per_question, group, yes = float(probes["correct"].mean()), float(groups.mean()), float(
+            (probes["choice"] == "A").mean())
         return {
+            "verdict": (f"ProbMed scoring: {group:.1%} of items have every verification question right, "
+                        f"against {per_question:.1%} of single questions; the model answers yes {yes:.1%} "
+                        "of the time."),
             "per_question_accuracy": float(probes["correct"].mean()),
             "group_accuracy": float(groups.mean()),
             "n_questions": int(len(probes)),

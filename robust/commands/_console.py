@@ -72,7 +72,10 @@ def print_summary(summary_json: dict[str, Any]) -> None:
                         f"({summary_json['n_items']} items)")
     for column in ("perturbation", "n", "accuracy", "Δ vs clean (pts)", "95% CI", "flips c→w / w→c",
                    "McNemar p", f"{correction} p"):
-        table.add_column(column, justify="left" if column == "perturbation" else "right")
+        if column == "perturbation":
+            table.add_column(column, justify="left", no_wrap=True, min_width=12)
+        else:
+            table.add_column(column, justify="right")
     table.add_row("clean", str(clean["n"]), fmt_pct(clean["accuracy"]), "", "", "", "", "")
     for row in summary_json["perturbations"]:
         name = row["perturbation"] + (f"@{row['severity']}" if row.get("severity") else "")

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_summary(result.summary_json)
         verdict = (result.summary_json.get("attack_metrics") or {}).get("verdict")
-        if verdict:  # adaptive attacks (medfuzz) sum up their outcome in one sentence
+        if verdict:  # attacks with figures of their own (medfuzz, options, verify) sum them up
             print(verdict)
         counters = result.counters
         print(f"{counters.model_calls} model calls, {counters.cache_hits} answers from the store; "
