@@ -18,7 +18,6 @@ def run(args: argparse.Namespace) -> int:
     from ..attacks import ATTACKS
     from ..benches import BENCHES
     from ..models import MODELS
-
     from ..registry import Registry
 
     registries: dict[str, Registry[Any]] = {"benches": BENCHES, "attacks": ATTACKS, "models": MODELS}

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
-
-from typing import Sequence
+from typing import Any, Sequence
 
 HELP = "items needed to detect an accuracy drop with a paired (McNemar) design"
 

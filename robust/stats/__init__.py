@@ -153,8 +153,8 @@ if TYPE_CHECKING:
     from robust.stats.summary import (
         CORE_COLUMNS,
         EXTENDED_COLUMNS,
-        RunSummary,
         SUMMARY_COLUMNS,
+        RunSummary,
         build_summary,
         clean_accuracy,
         summarize,

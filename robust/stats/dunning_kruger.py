@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from robust.stats._validate import as_bool_1d, as_probability_1d, same_length
 from robust.stats._rng import generator
+from robust.stats._validate import as_bool_1d, as_probability_1d, same_length
 from robust.stats.bootstrap import bootstrap_mean, bootstrap_means_joint, percentile_interval
 
 
