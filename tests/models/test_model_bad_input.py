@@ -35,7 +35,7 @@ def free_port() -> int:
      "--api-key-env ROBUST_TEST_NO_SUCH_KEY: that environment variable is not set"),
     (["--model", "openai:x", "--base-url", "localhost:8000/v1"], "--base-url must start with http:// or https://"),
     (["--model", "python:no_such_module_xyz:fn"], "cannot import module 'no_such_module_xyz'"),
-    (["--model", "replay:/no/such/file.jsonl"], "/no/such/file.jsonl: no such file"),
+    (["--model", "replay:/no/such/file.jsonl"], "/no/such/file.jsonl: file not found"),
 ])
 def test_bad_model_specs(model_args: list[str], expected: str, medqa_file: Path, tmp_path: Path,
                          capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
