@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -128,12 +129,12 @@ def execute(
     """Run ``config`` end to end and write the run folder. ``progress(label)`` returns a
     context manager with ``advance(n)`` and ``add_total(n)`` (the CLI passes a rich bar)."""
     started = time.time()
+    if config.noise_floor < 0:
+        raise UsageError("--noise-floor must be 0 or more")
     items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit)
     if bundled and notify is not None:
         notify(f"Using the bundled {config.bench} sample ({len(items)} original vignettes, not the real benchmark): "
                f"{data_path}. Pass --data PATH for the real file.")
-    if config.noise_floor < 0:
-        raise UsageError("--noise-floor must be 0 or more")
     attack = attack or build_attack(config.attack, config.attack_options)
     attack.check(items)
     model = model or load_model(config.model, **dict(config.model_options))
@@ -154,32 +155,26 @@ def execute(
     _write_json(out_dir / "config.json", config_record)
     store = ResponseStore(config.store)
     config_record["store"] = str(store.path)
-    bar_context = progress(f"{attack.name} × {model.spec}") if progress is not None else None
-    pairs: list[tuple[Variant, Prediction]] = []
+    runner = Runner(model, store)
     try:
-        if bar_context is not None:
-            bar = bar_context.__enter__()
-            runner = Runner(model, store, on_progress=bar.advance, on_total=bar.add_total)
-        else:
-            runner = Runner(model, store)
-        try:
+        with progress(f"{attack.name} × {model.spec}") if progress is not None else contextlib.nullcontext() as bar:
+            if bar is not None:
+                runner.on_progress, runner.on_total = bar.advance, bar.add_total
             pairs = attack.execute(items, runner.evaluate, seed=config.seed)
             if config.noise_floor > 0:
                 pairs = pairs + clean_repeats(pairs, runner.evaluate, config.noise_floor)
-        finally:
-            if bar_context is not None:
-                bar_context.__exit__(None, None, None)
     except BaseException:
+        # Answers are already in the store; the folder says the run did not finish and how far it got.
         config_record["status"] = "failed"
-        config_record["counters"] = vars(runner.counters) if "runner" in locals() else {}
+        config_record["counters"] = vars(runner.counters)
         _write_json(out_dir / "config.json", config_record)
-        store.close()
         raise
-    store.close()
-    close = getattr(model, "close", None)
-    if callable(close):
-        close()
-    return finish(config_record, items, pairs, runner.counters, out_dir, started, attack)
+    finally:
+        store.close()
+        close = getattr(model, "close", None)
+        if callable(close):
+            close()
+    return finish(config_record, items, pairs, runner.counters, out_dir, started, attack, config)
 
 
 def clean_repeats(pairs: Sequence[tuple[Variant, Prediction]], evaluate: Callable[[Sequence[Variant]], list[Prediction]],
@@ -194,7 +189,8 @@ def clean_repeats(pairs: Sequence[tuple[Variant, Prediction]], evaluate: Callabl
 
 
 def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tuple[Variant, Prediction]],
-           counters: RunCounters, out_dir: Path, started: float, attack: Attack) -> Run:
+           counters: RunCounters, out_dir: Path, started: float, attack: Attack,
+           config: RunConfig | None = None) -> Run:
     """Write results first (so they survive any later failure), then the summary and report."""
     from ..stats.summary import build_summary
     from .results import results_frame
@@ -213,7 +209,7 @@ def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tup
     summary_json = summary_document(config_record, frame, summary, counters, len(items), extras=full)
     summary_json["attack_metrics"] = json_safe(dict(attack.metrics(frame)))
     _write_json(out_dir / "summary.json", summary_json)
-    run = Run(config=RunConfig(), items=items, results=frame, summary=summary, summary_json=summary_json,
+    run = Run(config=config or RunConfig(), items=items, results=frame, summary=summary, summary_json=summary_json,
               out_dir=out_dir, counters=counters)
     run.report()
     return run
@@ -236,21 +232,12 @@ def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counte
                      extras: Any = None) -> dict[str, Any]:
     """The documented ``summary.json`` (schema in README, "summary.json"). ``extras`` is the
     ``robust.stats.RunSummary`` of the run: clean-accuracy interval, noise floor, severity trends."""
-    import math
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        if hasattr(value, "item"):
-            return clean(value.item())
-        return value
-
     clean_rows = frame[(frame["perturbation"] == "clean") & (frame["repeat"] == 0)]
     ok = clean_rows[clean_rows["error"].isna()]
     perturbations = []
     for row in summary.to_dict(orient="records"):
         name = f"{row['attack']}/{row['perturbation']}" + (f"@{row['severity']}" if row.get("severity") else "")
-        perturbations.append({"name": name} | {k: clean(v) for k, v in row.items()})
+        perturbations.append({"name": name} | row)
     document = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "bench": config["bench"],
@@ -264,7 +251,7 @@ def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counte
         "model_calls": counters.model_calls,
         "cache_hits": counters.cache_hits,
         "errors": int(frame["error"].notna().sum()),
-        "clean": {"n": int(len(ok)), "accuracy": clean(float(ok["correct"].mean())) if len(ok) else None},
+        "clean": {"n": int(len(ok)), "accuracy": float(ok["correct"].mean()) if len(ok) else None},
         "perturbations": perturbations,
     }
     if extras is not None:
@@ -277,7 +264,7 @@ def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counte
         document["n_resamples"] = detail["n_resamples"]
         document["noise_floor"] = detail["noise_floor"]
         document["trends"] = detail["trends"]
-    return json_safe(document)  # type: ignore[no-any-return]
+    return json_safe(document)  # type: ignore[no-any-return]  # NaN -> null, numpy -> Python
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
