@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
@@ -91,22 +92,20 @@ def attacker_prompt(item: Item, *, turn: int, max_turns: int, last: Prediction |
                     last_rewrite: str | None, invalid_reason: str | None) -> str:
     """The user message of template ``medfuzz-attacker-v1``."""
     feedback: list[str] = []
-    if last is not None and last_rewrite is not None:
-        choice = last.choice or "(unparseable)"
-        choice_text = item.options.get(last.choice or "", "")
+    if last is not None:
         confidence = f" with confidence {last.confidence:.2f}" if last.confidence is not None else ""
-        feedback.append(f"Your previous rewrite:\n{last_rewrite}\n\nThe model still answered {choice}. "
-                        f"{choice_text}{confidence}.")
+        if last_rewrite is not None:
+            choice = last.choice or "(unparseable)"
+            choice_text = item.options.get(last.choice or "", "")
+            feedback.append(f"Your previous rewrite:\n{last_rewrite}\n\nThe model still answered {choice}. "
+                            f"{choice_text}{confidence}.")
+        else:
+            feedback.append(f"On the original question the model answered {last.choice}{confidence}.")
         rationale = (last.text or "").strip()
         if rationale and rationale != last.choice:
             feedback.append(f"Its explanation: {rationale[:1500]}")
-        feedback.append("Try different or additional patient details.")
-    elif last is not None:
-        confidence = f" with confidence {last.confidence:.2f}" if last.confidence is not None else ""
-        feedback.append(f"On the original question the model answered {last.choice}{confidence}.")
-        rationale = (last.text or "").strip()
-        if rationale and rationale != last.choice:
-            feedback.append(f"Its explanation: {rationale[:1500]}")
+        if last_rewrite is not None:
+            feedback.append("Try different or additional patient details.")
     if invalid_reason:
         feedback.append(f"Your previous rewrite was rejected: {invalid_reason}.")
     options = "\n".join(f"{k}. {v}" for k, v in item.options.items())
@@ -154,13 +153,9 @@ def check_rewrite(original: Item, rewritten: Item, *, max_length_ratio: float = 
 
 
 def p_value_test(control_wrong: Sequence[bool], alpha: float) -> dict[str, Any]:
-    """The permutation test, from robust.stats when available (same formula)."""
-    try:
-        from ..stats.medfuzz import medfuzz_test
-    except ImportError:  # pragma: no cover - robust.stats ships it; the formula, for completeness
-        wrong = sum(bool(w) for w in control_wrong)
-        p = (1 + wrong) / (len(control_wrong) + 1)
-        return {"p_value": p, "n_controls": len(control_wrong), "n_controls_wrong": wrong, "significant": p <= alpha}
+    """The permutation test of robust.stats, as the params of the attack's row."""
+    from ..stats.medfuzz import medfuzz_test
+
     result = medfuzz_test(list(control_wrong), alpha=alpha)
     return {"p_value": result.p_value, "n_controls": result.n_controls, "n_controls_wrong": result.n_controls_wrong,
             "significant": result.significant}
@@ -191,12 +186,20 @@ class _Attempt:
     best: _State | None = None
     queries: int = 0
     control_queries: int = 0
-    discarded: int = 0
     discard_reasons: Counter[str] = field(default_factory=Counter)
     trace: list[float] = field(default_factory=list)
     rewrite_text: str | None = None
     invalid_reason: str | None = None
     last_prediction: Prediction | None = None
+    test: dict[str, Any] | None = None  # the permutation test of a successful attack, once its controls ran
+
+    @property
+    def discarded(self) -> int:
+        return sum(self.discard_reasons.values())
+
+    def discard(self, reason: str) -> None:
+        """Count a rejected rewrite under the reason's short form (without its parenthesised details)."""
+        self.discard_reasons[reason.split(" (")[0]] += 1
 
 
 class MedFuzzAttack(Attack):
@@ -352,6 +355,19 @@ class MedFuzzAttack(Attack):
             self._judge_model = self._runner(model)
         return self._judge_model
 
+    def _judged(self, candidates: Sequence[tuple[_Attempt, Item]]) -> list[int]:
+        """Indexes of the candidates the judge lets through (all of them without a judge); a vetoed
+        rewrite is counted as discarded and, for a generative attacker, fed back as the reason."""
+        rejected = self._judge_rejects(candidates)
+        kept = []
+        for index, ((attempt, _), reject) in enumerate(zip(candidates, rejected)):
+            if reject:
+                attempt.discard("judge: answer would change")
+                attempt.invalid_reason = "a judge found that the added details change the correct answer"
+            else:
+                kept.append(index)
+        return kept
+
     def _judge_rejects(self, pairs: Sequence[tuple[_Attempt, Item]]) -> list[bool]:
         """True where the judge says an expert would answer the rewrite differently."""
         if self.judge is None or not pairs:
@@ -412,8 +428,9 @@ class MedFuzzAttack(Attack):
                 self._offline_turn(active, evaluate, seed)
             else:
                 self._generative_turn(active, evaluate, turn)
+        controls = self._controls(attempts, evaluate, seed)
         pairs.extend(self._final_rows(attempts))
-        pairs.extend(self._controls(attempts, evaluate, seed, pairs))
+        pairs.extend(controls)
         return pairs
 
     def _offline_turn(self, active: Sequence[_Attempt], evaluate: Evaluate, seed: int) -> None:
@@ -429,18 +446,10 @@ class MedFuzzAttack(Attack):
                     candidate = self._with_additions(attempt.source, added)
                     reason = self._valid(attempt, candidate)
                     if reason is not None:
-                        attempt.discarded += 1
-                        attempt.discard_reasons[reason.split(" (")[0]] += 1
+                        attempt.discard(reason)
                         continue
                     batch.append((attempt, _State(added, candidate)))
-        rejected = self._judge_rejects([(a, s.item) for a, s in batch])
-        kept = []
-        for (attempt, state), reject in zip(batch, rejected):
-            if reject:
-                attempt.discarded += 1
-                attempt.discard_reasons["judge: answer would change"] += 1
-            else:
-                kept.append((attempt, state))
+        kept = [batch[i] for i in self._judged([(a, s.item) for a, s in batch])]
         predictions = evaluate([self._probe_variant(a, s.item) for a, s in kept])
         by_attempt: dict[int, list[_State]] = {}
         for (attempt, state), prediction in zip(kept, predictions):
@@ -487,20 +496,11 @@ class MedFuzzAttack(Attack):
                 candidate = attempt.source.replace(question=rewrite)
                 reason = self._valid(attempt, candidate)
             if reason is not None:
-                attempt.discarded += 1
-                attempt.discard_reasons[reason.split(" (")[0]] += 1
+                attempt.discard(reason)
                 attempt.invalid_reason = reason
                 continue
             candidates.append((attempt, candidate))
-        rejected = self._judge_rejects(candidates)
-        kept = []
-        for (attempt, candidate), reject in zip(candidates, rejected):
-            if reject:
-                attempt.discarded += 1
-                attempt.discard_reasons["judge: answer would change"] += 1
-                attempt.invalid_reason = "a judge found that the added details change the correct answer"
-            else:
-                kept.append((attempt, candidate))
+        kept = [candidates[i] for i in self._judged(candidates)]
         predictions = evaluate([self._probe_variant(a, c) for a, c in kept])
         for (attempt, candidate), prediction in zip(kept, predictions):
             attempt.queries += 1
@@ -520,13 +520,15 @@ class MedFuzzAttack(Attack):
                 attempt.success = state
 
     def _final_rows(self, attempts: Sequence[_Attempt]) -> list[tuple[Variant, Prediction]]:
+        """One ``medfuzz`` row per attacked item; a tested success carries its p-value."""
+        attacker = self.options()["attacker"]
         rows = []
         for attempt in attempts:
             state = attempt.success or attempt.best
             base = {"attacked": True, "success": attempt.success is not None, "target_queries": attempt.queries,
                     "discarded": attempt.discarded, "discard_reasons": dict(attempt.discard_reasons),
                     "p_gold_clean": attempt.clean.p_of(attempt.source.answer), "p_gold_trace": attempt.trace,
-                    "attacker": self.options()["attacker"]}
+                    "attacker": attacker}
             if state is None or state.prediction is None:
                 rows.append((Variant(item=attempt.source, source_id=attempt.source.id, attack=self.name,
                                      perturbation="medfuzz", params=base | {"turns": attempt.turn, "added": []},
@@ -537,15 +539,21 @@ class MedFuzzAttack(Attack):
             params = base | {"turns": turn, "added": added, "categories": [c for c, _ in state.added],
                              "p_gold_final": state.p_gold, "choice_final": state.prediction.choice}
             verb = f"flipped to {state.prediction.choice} at turn {turn}" if attempt.success else \
-                f"no flip in {attempt.turn} turns"
+                f"no flip in {turn} turns"
+            description = f"{verb}; added: " + " ".join(added)
+            if attempt.test is not None:
+                params |= attempt.test | {"control_queries": attempt.control_queries, "statistic": self.statistic,
+                                          "alpha": self.alpha}
+                flag = "significant" if attempt.test["significant"] else "not significant"
+                description += f" (p = {attempt.test['p_value']:.3f}, {flag})"
             rows.append((Variant(item=state.item, source_id=attempt.source.id, attack=self.name,
-                                 perturbation="medfuzz", turn=turn, params=params,
-                                 description=f"{verb}; added: " + " ".join(added)), state.prediction))
+                                 perturbation="medfuzz", turn=turn, params=params, description=description),
+                         state.prediction))
         return rows
 
-    def _controls(self, attempts: Sequence[_Attempt], evaluate: Evaluate, seed: int,
-                  pairs: list[tuple[Variant, Prediction]]) -> list[tuple[Variant, Prediction]]:
-        """Control rewrites for each successful attack; writes the p-value into its medfuzz row."""
+    def _controls(self, attempts: Sequence[_Attempt], evaluate: Evaluate,
+                  seed: int) -> list[tuple[Variant, Prediction]]:
+        """Control rewrites for each successful attack; its permutation test goes to ``attempt.test``."""
         successes = [a for a in attempts if a.success is not None]
         if not successes or self.controls == 0:
             return []
@@ -574,19 +582,8 @@ class MedFuzzAttack(Attack):
                 p = prediction.p_of(attempt.source.answer)
                 counts = p is not None and p <= attempt.success.p_gold
             wrong.setdefault(id(attempt), []).append(bool(counts))
-        tests = {id(a): p_value_test(wrong.get(id(a), []), self.alpha) for a in successes}
-        for index, (variant, prediction) in enumerate(pairs):
-            if variant.perturbation != "medfuzz" or not variant.params.get("success"):
-                continue
-            owner = next(a for a in successes if a.source.id == variant.source_id)
-            test = tests[id(owner)]
-            params = dict(variant.params) | test | {"control_queries": owner.control_queries,
-                                                    "statistic": self.statistic, "alpha": self.alpha}
-            flag = "significant" if test["significant"] else "not significant"
-            description = f"{variant.description} (p = {test['p_value']:.3f}, {flag})"
-            pairs[index] = (Variant(item=variant.item, source_id=variant.source_id, attack=variant.attack,
-                                    perturbation=variant.perturbation, turn=variant.turn, params=params,
-                                    description=description), prediction)
+        for attempt in successes:
+            attempt.test = p_value_test(wrong.get(id(attempt), []), self.alpha)
         return list(zip(batch, predictions))
 
     def metrics(self, results: Any) -> Mapping[str, Any]:
@@ -634,7 +631,7 @@ class MedFuzzAttack(Attack):
             "success_rate": len(successes) / len(attacked) if attacked else None,
             "n_significant": len(significant),
             "share_significant": len(significant) / len(successes) if successes else None,
-            "turns_to_success": {"mean": sum(turns) / len(turns), "median": sorted(turns)[len(turns) // 2],
+            "turns_to_success": {"mean": sum(turns) / len(turns), "median": statistics.median(turns),
                                  "histogram": histogram} if turns else None,
             "target_queries": queries,
             "control_queries": control_queries,

@@ -235,3 +235,14 @@ def test_a_judge_can_veto_rewrites(tmp_path: Path) -> None:
     assert row.params["discard_reasons"]["judge: answer would change"] == 2
     assert row.item.question == items[0].question and "no valid rewrite" in row.description
     assert not [v for v, _ in pairs if v.perturbation == "medfuzz_control"]
+
+
+def test_turns_to_success_median_averages_the_middle_pair() -> None:
+    # was sorted(turns)[n // 2], the upper middle value, for an even number of successes
+    import pandas as pd
+
+    rows = [{"item_id": f"i{t}", "perturbation": "medfuzz", "turn": t, "correct": False, "answer": "A",
+             "choice": "B", "question": "q", "params": json.dumps({"attacked": True, "success": True, "turns": t})}
+            for t in (1, 2)]
+    metrics = MedFuzzAttack(controls=0).metrics(pd.DataFrame(rows))
+    assert metrics["turns_to_success"]["median"] == 1.5
