@@ -106,3 +106,13 @@ def test_bad_characteristics_file_names_file_and_field(tmp_path: Path, capsys: p
                  "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert code == 2 and str(pools) in err and "categories.job[0]" in err and "Traceback" not in err
+
+
+def test_malformed_abbreviations_file_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # was a yaml.ParserError traceback: the abbreviation list is read like every other YAML data file
+    table = tmp_path / "abbreviations.yaml"
+    table.write_text("abbreviations: [unclosed\n")
+    code = main(["attack", "--attack", "rewrite", "--abbreviations", str(table), "--model", "random",
+                 "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 2 and str(table) in err and "invalid YAML" in err and "Traceback" not in err

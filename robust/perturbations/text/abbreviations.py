@@ -13,18 +13,15 @@ from pathlib import Path
 from typing import Mapping
 
 from ...errors import InputError
+from .pools import read_yaml
 
 DEFAULT_ABBREVIATIONS = Path(__file__).with_name("abbreviations.yaml")
 
 
 @functools.lru_cache(maxsize=8)
 def load_abbreviations(path: str | None = None) -> Mapping[str, str]:
-    import yaml
-
     file = Path(path) if path is not None else DEFAULT_ABBREVIATIONS
-    if not file.exists():
-        raise InputError("abbreviation file not found", path=file)
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    data = read_yaml(file)
     table = data.get("abbreviations") if isinstance(data, dict) else None
     if not isinstance(table, dict) or not table:
         raise InputError("expected a non-empty 'abbreviations' mapping", path=file, field="abbreviations")

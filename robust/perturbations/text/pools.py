@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ...errors import InputError
-from .sentences import split_sentences
+from .sentences import insert_after_first_sentence, split_sentences
 
 HERE = Path(__file__).parent
 DEFAULT_CHARACTERISTICS = HERE / "characteristics.yaml"
@@ -32,13 +32,16 @@ class SentencePool:
     path: str
 
 
-def _read_yaml(file: Path) -> object:
+def read_yaml(file: Path) -> object:
+    """A YAML data file; a missing, undecodable or malformed file raises an InputError naming it."""
     import yaml
 
     if not file.exists():
         raise InputError("file not found", path=file)
     try:
         return yaml.safe_load(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError("not valid UTF-8", path=file) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"invalid YAML ({getattr(exc, 'problem', exc)})", path=file,
@@ -60,7 +63,7 @@ def _check_sentence(text: object, file: Path, field: str) -> str:
 def load_characteristics(path: str | None = None) -> SentencePool:
     """Category -> sentences; every problem names the file and field."""
     file = Path(path) if path is not None else DEFAULT_CHARACTERISTICS
-    data = _read_yaml(file)
+    data = read_yaml(file)
     categories = data.get("categories") if isinstance(data, dict) else None
     if not isinstance(categories, dict) or not categories:
         raise InputError("expected a non-empty 'categories' mapping", path=file, field="categories")
@@ -76,7 +79,7 @@ def load_characteristics(path: str | None = None) -> SentencePool:
 @functools.lru_cache(maxsize=8)
 def load_distractors(path: str | None = None) -> SentencePool:
     file = Path(path) if path is not None else DEFAULT_DISTRACTORS
-    data = _read_yaml(file)
+    data = read_yaml(file)
     sentences = data.get("sentences") if isinstance(data, dict) else None
     if not isinstance(sentences, list) or not sentences:
         raise InputError("expected a non-empty 'sentences' list", path=file, field="sentences")
@@ -86,6 +89,7 @@ def load_distractors(path: str | None = None) -> SentencePool:
                         str(file))
 
 
+@functools.lru_cache(maxsize=256)  # MedFuzz renders many sentences for the same vignette
 def patient_sex(question: str) -> str | None:
     """'female', 'male' or None, from the first sex word of the vignette (its opening line
     names the patient: "A 45-year-old woman ...")."""
@@ -118,14 +122,7 @@ def render(sentence: str, question: str) -> str:
 def insert_after_first(question: str, sentences: Sequence[str]) -> str:
     """The vignette with ``sentences`` after its first sentence (where the patient is introduced);
     every original sentence stays, in order."""
-    if not sentences:
-        return question
-    parts = split_sentences(question)
-    addition = " ".join(sentences)
-    if len(parts) <= 1:
-        return f"{question.rstrip()} {addition}" if len(parts) == 1 else addition
-    first_end = question.index(parts[0]) + len(parts[0])
-    return f"{question[:first_end]} {addition} {question[first_end:].lstrip()}"
+    return insert_after_first_sentence(question, " ".join(sentences)) if sentences else question
 
 
 def insert_before_last(question: str, sentences: Sequence[str]) -> str:
