@@ -18,9 +18,10 @@ class NoiseAttack(Attack):
     name: ClassVar[str] = "noise"
     summary: ClassVar[str] = "keyboard typos, OCR confusions, char/word edits at severity 1-3; numbers kept"
 
-    def __init__(self, kinds: Sequence[str] | None = None, severities: Sequence[int] | None = None) -> None:
-        self.kinds = parse_names(list(kinds) if kinds else None, NOISE_KINDS, "--kinds")
-        self.severities = parse_severities(list(severities) if severities else None, sorted(SEVERITY_FRACTION))
+    def __init__(self, kinds: str | Sequence[str] | None = None, severities: str | Sequence[int] | None = None) -> None:
+        """``kinds`` and ``severities`` as lists or as the flags' comma-separated text; empty means all."""
+        self.kinds = parse_names(kinds or None, NOISE_KINDS, "--kinds")
+        self.severities = parse_severities(severities or None, sorted(SEVERITY_FRACTION))
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -31,8 +32,7 @@ class NoiseAttack(Attack):
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "NoiseAttack":
-        return cls(kinds=parse_names(getattr(args, "kinds", None), NOISE_KINDS, "--kinds"),
-                   severities=parse_severities(getattr(args, "severity", None), sorted(SEVERITY_FRACTION)))
+        return cls(kinds=getattr(args, "kinds", None), severities=getattr(args, "severity", None))
 
     def options(self) -> Mapping[str, Any]:
         return {"kinds": self.kinds, "severities": self.severities,

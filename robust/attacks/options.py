@@ -35,8 +35,8 @@ class OptionsAttack(Attack):
     name: ClassVar[str] = "options"
     summary: ClassVar[str] = "option probes: shuffled order, letters relabelled 1-5, gold moved to each position"
 
-    def __init__(self, probes: Sequence[str] | None = None) -> None:
-        self.probes = parse_names(list(probes) if probes else None, PROBES, "--probes")
+    def __init__(self, probes: str | Sequence[str] | None = None) -> None:
+        self.probes = parse_names(probes or None, PROBES, "--probes")
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ class OptionsAttack(Attack):
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "OptionsAttack":
-        return cls(probes=parse_names(getattr(args, "probes", None), PROBES, "--probes"))
+        return cls(probes=getattr(args, "probes", None))
 
     def options(self) -> Mapping[str, Any]:
         return {"probes": self.probes}

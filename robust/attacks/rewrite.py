@@ -31,10 +31,10 @@ class RewriteAttack(Attack):
     name: ClassVar[str] = "rewrite"
     summary: ClassVar[str] = "meaning-preserving clinical rewrites: units, abbreviations, distractor, reordering"
 
-    def __init__(self, rewrites: Sequence[str] | None = None, answer_changing: bool = False, age_shift: int = 10,
-                 abbreviations: str | None = None, distractors: str | None = None) -> None:
+    def __init__(self, rewrites: str | Sequence[str] | None = None, answer_changing: bool = False,
+                 age_shift: int = 10, abbreviations: str | None = None, distractors: str | None = None) -> None:
         default = list(ALL_REWRITES if answer_changing else MEANING_PRESERVING)
-        self.rewrites = parse_names(list(rewrites) if rewrites else None, ALL_REWRITES, "--rewrites", default)
+        self.rewrites = parse_names(rewrites or None, ALL_REWRITES, "--rewrites", default)
         if not answer_changing and (bad := [r for r in self.rewrites if r in ANSWER_CHANGING]):
             raise UsageError(f"--rewrites {bad[0]} may change the correct answer; add --answer-changing to use it")
         if age_shift == 0:
@@ -59,8 +59,7 @@ class RewriteAttack(Attack):
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "RewriteAttack":
-        text = getattr(args, "rewrites", None)
-        return cls(rewrites=[r.strip() for r in text.split(",") if r.strip()] if text else None,
+        return cls(rewrites=getattr(args, "rewrites", None),
                    answer_changing=bool(getattr(args, "answer_changing", False)),
                    age_shift=int(getattr(args, "age_shift", 10)), abbreviations=getattr(args, "abbreviations", None),
                    distractors=getattr(args, "distractors", None))

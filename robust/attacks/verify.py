@@ -33,8 +33,8 @@ class VerifyAttack(Attack):
     name: ClassVar[str] = "verify"
     summary: ClassVar[str] = "yes/no verification probes (gold / distractor / negated), ProbMed group scoring"
 
-    def __init__(self, questions: Sequence[str] | None = None, distractors: str = "1") -> None:
-        self.questions = parse_names(list(questions) if questions else None, QUESTIONS, "--questions")
+    def __init__(self, questions: str | Sequence[str] | None = None, distractors: str = "1") -> None:
+        self.questions = parse_names(questions or None, QUESTIONS, "--questions")
         if distractors != "all":
             try:
                 count = int(distractors)
@@ -53,7 +53,7 @@ class VerifyAttack(Attack):
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "VerifyAttack":
-        return cls(questions=parse_names(getattr(args, "questions", None), QUESTIONS, "--questions"),
+        return cls(questions=getattr(args, "questions", None),
                    distractors=str(getattr(args, "distractors", "1") or "1"))
 
     def options(self) -> Mapping[str, Any]:
@@ -102,19 +102,19 @@ class VerifyAttack(Attack):
             return {}
         groups = probes.groupby("group")["correct"].all()
         clean = results[(results["perturbation"] == "clean") & results["error"].isna()]
-        per_question, group, yes = float(probes["correct"].mean()), float(groups.mean()), float(
-            (probes["choice"] == "A").mean())
+        per_question, group = float(probes["correct"].mean()), float(groups.mean())
+        yes = float((probes["choice"] == "A").mean())
         return {
             "verdict": (f"ProbMed scoring: {group:.1%} of items have every verification question right, "
                         f"against {per_question:.1%} of single questions; the model answers yes {yes:.1%} "
                         "of the time."),
-            "per_question_accuracy": float(probes["correct"].mean()),
-            "group_accuracy": float(groups.mean()),
+            "per_question_accuracy": per_question,
+            "group_accuracy": group,
             "n_questions": int(len(probes)),
             "n_groups": int(len(groups)),
             "accuracy_by_question": {str(k): float(v)
                                      for k, v in probes.groupby("perturbation")["correct"].mean().items()},
-            "yes_rate": float((probes["choice"] == "A").mean()),
+            "yes_rate": yes,
             "multiple_choice_accuracy": float(clean["correct"].mean()) if len(clean) else None,
-            "inflation": float(probes["correct"].mean() - groups.mean()),
+            "inflation": per_question - group,
         }

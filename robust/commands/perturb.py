@@ -68,9 +68,16 @@ def _variants(args: argparse.Namespace, attack: Any, items: list[Any]) -> list[A
 
 
 def perturbation_record(variant: Any) -> dict[str, Any]:
+    from ..jsonsafe import json_safe
+
     return {"attack": variant.attack, "perturbation": variant.perturbation, "severity": variant.severity,
             "source_id": variant.source_id, "variant_id": variant.id, "group": variant.group, "turn": variant.turn,
-            "description": variant.description, "params": json.loads(json.dumps(dict(variant.params), default=str))}
+            "description": variant.description, "params": json_safe(dict(variant.params))}
+
+
+def _dumps(data: Any, **kwargs: Any) -> str:
+    """Strict JSON (json_safe'd params; anything else not JSON-able as its text)."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, default=str, **kwargs)
 
 
 def write_export(path: Path, bench_format: str, module: Any, variants: Sequence[Any], source_suffix: str) -> int:
@@ -87,7 +94,7 @@ def write_export(path: Path, bench_format: str, module: Any, variants: Sequence[
             pmid = str(variant.item.meta.get("pmid") or variant.source_id.removeprefix("pubmedqa-"))
             key = pmid if variant.is_clean else f"{pmid}::{variant.id.split('::', 1)[1]}"
             data[key] = export(variant.item) | {"perturbation": perturbation_record(variant)}
-        path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(_dumps(data, indent=1) + "\n", encoding="utf-8")
         return len(data)
     if bench_format == "mmlu-csv" or (bench_format == "generic" and source_suffix in (".csv", ".tsv")):
         # CSV rows keep the input's columns; the perturbation goes to a line-aligned sidecar
@@ -102,7 +109,7 @@ def write_export(path: Path, bench_format: str, module: Any, variants: Sequence[
                     record = [record["id"], record["question"], json.dumps(record["options"], ensure_ascii=False),
                               record["answer"], record.get("context", "")]
                 writer.writerow(record)
-                side.write(json.dumps(perturbation_record(variant), ensure_ascii=False) + "\n")
+                side.write(_dumps(perturbation_record(variant)) + "\n")
         return len(variants)
     with path.open("w", encoding="utf-8") as handle:
         for variant in variants:
@@ -111,7 +118,7 @@ def write_export(path: Path, bench_format: str, module: Any, variants: Sequence[
             record = {"id": variant.source_id if variant.is_clean else variant.id} | \
                 {k: v for k, v in record.items() if k != "id"}
             record["perturbation"] = perturbation_record(variant)
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.write(_dumps(record) + "\n")
     return len(variants)
 
 
@@ -124,9 +131,9 @@ def run(args: argparse.Namespace) -> int:
     items, data_path, bundled = load_bench(args.bench, args.data, mapping=parse_mapping(args.mapping), limit=args.limit)
     attack.check(items)
     variants = [v for v in _variants(args, attack, items) if args.include_clean or not v.is_clean]
-    entry = BENCHES.entry(args.bench)
-    module = importlib.import_module(entry.target.partition(":")[0])
-    bench_format = str(getattr(BENCHES.load(args.bench), "format", "generic"))
+    bench = BENCHES.load(args.bench)
+    module = importlib.import_module(bench.__module__)
+    bench_format = str(getattr(bench, "format", "generic"))
     out = Path(args.out)
     count = write_export(out, bench_format, module, variants, data_path.suffix.lower())
     if args.quiet:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from attack_fixtures import clinical_texts, mc_items, vignettes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,8 +22,6 @@ from robust.perturbations.text.noise import (
 )
 from robust.perturbations.text.protect import is_protected_word, numbers_in
 from robust.seeding import rng_for
-
-from attack_fixtures import clinical_texts, mc_items, vignettes
 
 
 @settings(max_examples=150, deadline=None)

@@ -77,18 +77,14 @@ def format_number(value: float, decimals: int) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def convert_value(value: float, unit: str) -> tuple[float, str]:
-    """``value`` in ``unit`` -> (rounded value, other unit)."""
+def convert_value(value: float, unit: str) -> tuple[str, str]:
+    """``value`` in ``unit`` -> (the converted value, rounded and formatted; the other unit)."""
     conversion = CONVERSIONS[unit]
     raw = conversion.convert(value)
-    decimals = conversion.decimals(raw)
-    return round(raw, decimals), conversion.to_unit
+    return format_number(raw, conversion.decimals(raw)), conversion.to_unit
 
 
-def _render(value: float, unit: str, hyphen: str | None) -> str:
-    decimals = CONVERSIONS[CONVERSIONS[unit].to_unit].decimals(value) if unit in CONVERSIONS else 1
-    decimals = max(decimals, 0)
-    number = format_number(value, decimals)
+def _render(number: str, unit: str, hyphen: str | None) -> str:
     if unit in ("°C", "°F"):
         return f"{number}{unit}"
     return f"{number}{'-' if hyphen == '-' else ' '}{unit}"
@@ -117,8 +113,8 @@ def convert_units(text: str) -> tuple[str, list[dict[str, str]]]:
                 # both systems given: keep the second only (the reader now sees the other unit)
                 replacement = text[match.start("v2"):match.end("u2")]
             else:
-                value, other = convert_value(float(match.group("v1")), unit)
-                replacement = _render(value, other, hyphen)
+                number, other = convert_value(float(match.group("v1")), unit)
+                replacement = _render(number, other, hyphen)
                 if match.group("v2") is not None:  # a parenthetical in an unrelated unit: keep it
                     replacement += text[match.end("u1"):match.end()]
             spans.append((match.start(), match.end(), replacement, kind))
