@@ -22,12 +22,6 @@ from typing import Any
 HELP = "run the statistics and report on recorded predictions (JSON Lines) without any model"
 
 
-def _attack_name(argv: Sequence[str]) -> str | None:
-    from .attack import _attack_name as find
-
-    return find(argv)
-
-
 def add_parser(sub: Any, argv: Sequence[str]) -> None:
     parser = sub.add_parser("analyze", help=HELP, description=HELP + ". Record format: docs/models.md (replay).")
     parser.add_argument("file", help="recorded predictions, JSON Lines (item_id, variant_id or perturbation, "
@@ -40,7 +34,12 @@ def add_parser(sub: Any, argv: Sequence[str]) -> None:
     parser.add_argument("--limit", type=int, help="use only the first N items of the bench")
     parser.add_argument("--out", help="run folder (default runs/<timestamp>-<bench>-analyze)")
     parser.add_argument("--quiet", action="store_true", help="no table; print only the run folder")
-    name = _attack_name(argv) if argv and argv[0] == "analyze" else None
+    if argv and argv[0] == "analyze":
+        from .attack import _attack_name
+
+        name = _attack_name(argv)
+    else:
+        name = None
     if name:
         from ..attacks import ATTACKS
         from ..errors import RobustError
@@ -95,20 +94,37 @@ def _variant_from_record(record: Any, item: Any) -> Any:
 
 
 def pairs_from_records(records: Sequence[Any], items: Mapping[str, Any], path: Path) -> list[tuple[Any, Any]]:
-    """Each record as (variant, prediction); every item with records needs a clean one."""
+    """Each record as (variant, prediction); every item with records needs a clean one per attack.
+
+    Statistics pair a perturbed answer with the clean answer of the same attack, so a clean record
+    that names no attack (no ``attack``, no ``variant_id``) stands for every attack the item's
+    perturbed records name.
+    """
+    import dataclasses
+
     from ..errors import InputError
     from ..models.replay import record_prediction
 
-    pairs = []
+    recorded = []
     for record in records:
         item = items.get(record.item_id)
         if item is None:
             raise InputError(f"item '{record.item_id}' is not in the bench (check --bench/--data; ids are the "
                              "bench's item ids)", path=path, line=record.line, field="item_id")
-        variant = _variant_from_record(record, item)
-        pairs.append((variant, record_prediction(record, item, path)))
-    with_clean = {v.source_id for v, _ in pairs if v.is_clean}
-    lacking = sorted({v.source_id for v, _ in pairs} - with_clean)
+        recorded.append((record, _variant_from_record(record, item), record_prediction(record, item, path)))
+    attacks: dict[str, dict[str, None]] = {}
+    for _, variant, _ in recorded:
+        if not variant.is_clean:
+            attacks.setdefault(variant.source_id, {})[variant.attack] = None
+    pairs = []
+    for record, variant, prediction in recorded:
+        if variant.is_clean and record.attack is None and record.variant_id is None:
+            for attack in attacks.get(variant.source_id) or [variant.attack]:
+                pairs.append((dataclasses.replace(variant, attack=attack), prediction))
+        else:
+            pairs.append((variant, prediction))
+    with_clean = {(v.source_id, v.attack) for v, _ in pairs if v.is_clean}
+    lacking = sorted({v.source_id for v, _ in pairs if (v.source_id, v.attack) not in with_clean})
     if lacking:
         shown = ", ".join(lacking[:3]) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
         raise InputError(f"no clean (unperturbed) answer for {len(lacking)} items: {shown}; paired statistics "
@@ -121,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     from ..benches.generic import parse_mapping
     from ..errors import UsageError
     from ..models.replay import ReplayModel
-    from ..run.experiment import _write_json, file_sha256, finish, versions
+    from ..run.experiment import _write_json, default_out_dir, file_sha256, finish, versions
     from ..run.runner import RunCounters
     from ._console import print_summary
 
@@ -146,9 +162,12 @@ def run(args: argparse.Namespace) -> int:
         model.bind(attack.variants(items, seed=args.seed))
         store = ResponseStore(":memory:")  # recorded answers are not model answers: keep them out of the cache
         runner = Runner(model, store)
-        pairs = attack.execute(items, runner.evaluate, seed=args.seed)
-        store.close()
+        try:
+            pairs = attack.execute(items, runner.evaluate, seed=args.seed)
+        finally:
+            store.close()
         counters = runner.counters
+        analysed = len(pairs)
         attack_options: Mapping[str, Any] = dict(attack.options())
     else:
         pairs = pairs_from_records(model.records, by_id, path)
@@ -157,10 +176,9 @@ def run(args: argparse.Namespace) -> int:
         names = list(dict.fromkeys(v.perturbation for v, _ in pairs if not v.is_clean))
         label = next((v.attack for v, _ in pairs if not v.is_clean), "replay")
         attack = _recorded_attack(names, label)
-        counters.cache_hits = len(pairs)
+        analysed = counters.cache_hits = len(model.records)  # a clean answer may serve several attacks
         attack_options = {}
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out_dir = Path(args.out) if args.out else Path("runs") / f"{stamp}-{args.bench}-analyze"
+    out_dir = Path(args.out) if args.out else default_out_dir(args.bench, "analyze")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -180,5 +198,5 @@ def run(args: argparse.Namespace) -> int:
         print(result.out_dir)
     else:
         print_summary(result.summary_json)
-        print(f"{len(pairs)} recorded answers analysed; run folder: {result.out_dir}")
+        print(f"{analysed} recorded answers analysed; run folder: {result.out_dir}")
     return 0

@@ -187,3 +187,23 @@ def test_analyze_bad_input_is_one_line_exit_2(tmp_path: Path, medqa_file: Path,
                  "--attack", "bias", "--out", str(tmp_path / "p")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no recorded answer for 1 of" in err[0]
+
+
+def test_analyze_pairs_a_clean_record_without_an_attack_with_each_attack_of_its_item(tmp_path: Path,
+                                                                                      medqa_file: Path) -> None:
+    """The documented mix: clean answers by perturbation name, perturbed ones by variant id."""
+    from robust.benches import load_bench
+
+    bench, _, _ = load_bench("medqa", str(medqa_file))
+    rows: list[dict[str, object]] = []
+    for item in bench:
+        wrong = next(key for key in item.options if key != item.answer)
+        rows += [{"item_id": item.id, "perturbation": "clean", "choice": item.answer},
+                 {"item_id": item.id, "variant_id": f"{item.id}::bias/recency", "choice": wrong},
+                 {"item_id": item.id, "variant_id": f"{item.id}::noise/typo@2", "choice": item.answer}]
+    out = tmp_path / "mixed"
+    assert main(["analyze", str(write_jsonl(tmp_path / "p.jsonl", rows)), "--bench", "medqa", "--data",
+                 str(medqa_file), "--out", str(out), "--quiet"]) == 0
+    by_name = {r["name"]: r for r in json.loads((out / "summary.json").read_text())["perturbations"]}
+    assert by_name["bias/recency"]["n"] == len(bench) and by_name["bias/recency"]["delta"] == -1.0
+    assert by_name["noise/typo@2"]["n"] == len(bench) and by_name["noise/typo@2"]["delta"] == 0.0
