@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
+from ..errors import UsageError
 from ..items import Item, Prediction
+from .parsing import parse_answer
 
 
 @runtime_checkable
@@ -39,8 +42,6 @@ def fingerprint_hash(model: Model) -> str:
 
 
 def softmax(scores: Mapping[str, float], temperature: float) -> dict[str, float]:
-    import math
-
     top = max(scores.values())
     weights = {k: math.exp((v - top) / temperature) for k, v in scores.items()}
     total = sum(weights.values())
@@ -51,6 +52,28 @@ def prediction_from_probs(probs: Mapping[str, float], *, text: str = "", latency
     """Choice = the most probable option (ties go to the first key, deterministically)."""
     choice = max(probs, key=lambda k: probs[k])
     return Prediction(choice=choice, probs=dict(probs), confidence=float(probs[choice]), text=text, latency=latency)
+
+
+def sampling_temperature(temperature: float | None, samples: int) -> float:
+    """``--temperature``; unset, it is 0 (greedy) for one answer and 1 for several sampled ones."""
+    value = float(temperature) if temperature is not None else (1.0 if samples > 1 else 0.0)
+    if samples > 1 and value == 0:
+        raise UsageError("--samples > 1 needs --temperature > 0 (greedy answers would all agree)")
+    return value
+
+
+def vote_prediction(texts: Sequence[str], options: Mapping[str, str], *, latency: float = 0.0,
+                    extra: Mapping[str, Any] | None = None) -> Prediction:
+    """Sampled answers as one Prediction: the majority vote, the vote shares as ``probs`` and
+    C = 1 - H(votes)/log K as confidence; ``text`` is a sample that voted for the choice."""
+    from ..stats.votes import majority_vote, vote_confidence
+
+    votes = [parse_answer(text, options) for text in texts]
+    choice = majority_vote(votes)
+    shares = {key: votes.count(key) / len(votes) for key in options}
+    text = next((t for t, v in zip(texts, votes) if v == choice), texts[0])
+    return Prediction(choice=choice, probs=shares, confidence=vote_confidence(votes, len(options)), text=text,
+                      samples=tuple(votes), latency=latency, extra=dict(extra or {}) | {"sample_texts": list(texts)})
 
 
 class BaseModel:

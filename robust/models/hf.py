@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ModelError, UsageError
 from ..items import Item, Prediction
-from .base import BaseModel, softmax
+from .base import BaseModel, sampling_temperature, softmax, vote_prediction
 from .parsing import PARSER_VERSION, parse_answer
 from .prompting import PromptTemplate, load_template
 
@@ -81,9 +81,7 @@ class HFModel(BaseModel):
         self.template = template if isinstance(template, PromptTemplate) else load_template(template)
         self.max_tokens = max_tokens
         self.samples = samples
-        self.temperature = float(temperature) if temperature is not None else (1.0 if samples > 1 else 0.0)
-        if samples > 1 and self.temperature == 0:
-            raise UsageError("--samples > 1 needs --temperature > 0 (greedy answers would all agree)")
+        self.temperature = sampling_temperature(temperature, samples)
         self.dtype_name = _DTYPES.get(dtype or "", "") or None
         if dtype and self.dtype_name is None:
             raise UsageError(f"--dtype is one of {', '.join(_DTYPES)} (got {dtype!r})")
@@ -129,8 +127,11 @@ class HFModel(BaseModel):
 
             return AutoConfig.from_pretrained(self.path)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UsageError(f"cannot load hf:{self.name}: {first}") from None
+            raise self._load_error(exc) from None
+
+    def _load_error(self, exc: Exception) -> UsageError:
+        message = str(exc).strip()
+        return UsageError(f"cannot load hf:{self.name}: {message.splitlines()[0] if message else type(exc).__name__}")
 
     @property
     def device(self) -> str:
@@ -163,8 +164,7 @@ class HFModel(BaseModel):
                 self._tokenizer = transformers.AutoTokenizer.from_pretrained(self.path)
                 model = transformers.AutoModelForCausalLM.from_pretrained(self.path, dtype=dtype)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UsageError(f"cannot load hf:{self.name}: {first}") from None
+            raise self._load_error(exc) from None
         import inspect
 
         parameters = inspect.signature(model.forward).parameters
@@ -187,12 +187,20 @@ class HFModel(BaseModel):
         else:
             yield from self._predict_loglikelihood(items)
 
+    def continuations(self, item: Item) -> list[str]:
+        """What is scored after the prompt, one per option in option order: " A" or " option text"."""
+        return [f" {key if self.continuation == 'letter' else text}" for key, text in item.options.items()]
+
     def requests(self, item: Item) -> list[tuple[str, str]]:
         """The (context, continuation) pairs scored for an item: one per option, in option order."""
         context = self.template.text(item)
-        if self.continuation == "letter":
-            return [(context, f" {key}") for key in item.options]
-        return [(context, f" {text}") for text in item.options.values()]
+        return [(context, continuation) for continuation in self.continuations(item)]
+
+    @property
+    def _pad_id(self) -> int:
+        """Padding for scoring passes: never attended to (right padding, causal), so any id will do."""
+        pad = self._tokenizer.pad_token_id
+        return int(pad) if pad is not None else 0
 
     def _encode(self, items: Sequence[Item]) -> list[tuple[list[int], list[list[int]]]]:
         """Per item: context tokens and each option's continuation tokens, split as lm-eval's
@@ -237,12 +245,11 @@ class HFModel(BaseModel):
         import torch
 
         order = sorted(indices, key=lambda i: -len(encoded[i][0]))
-        pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             began = time.perf_counter()
             inputs = [encoded[i][0][-self.max_length:] for i in chunk]
-            batch = torch.full((len(chunk), len(inputs[0])), pad, dtype=torch.long)
+            batch = torch.full((len(chunk), len(inputs[0])), self._pad_id, dtype=torch.long)
             for row, ids in enumerate(inputs):
                 batch[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
             last = torch.tensor([len(ids) - 1 for ids in inputs])
@@ -273,8 +280,7 @@ class HFModel(BaseModel):
             first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
             cache = getattr(out, "cache", None) or out.past_key_values
             cache.batch_repeat_interleave(len(continuations))
-            pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
-            feed = torch.full((len(continuations), max(longest - 1, 1)), pad, dtype=torch.long)
+            feed = torch.full((len(continuations), max(longest - 1, 1)), self._pad_id, dtype=torch.long)
             for row, cont in enumerate(continuations):
                 if len(cont) > 1:
                     feed[row, : len(cont) - 1] = torch.tensor(cont[:-1], dtype=torch.long)
@@ -296,8 +302,7 @@ class HFModel(BaseModel):
 
         rows = [(context + cont)[-(self.max_length + 1):][:-1] for cont in continuations]
         width = max(len(r) for r in rows)
-        pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else 0
-        batch = torch.full((len(rows), width), pad, dtype=torch.long)
+        batch = torch.full((len(rows), width), self._pad_id, dtype=torch.long)
         for index, ids in enumerate(rows):
             batch[index, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         with torch.no_grad():
@@ -311,8 +316,7 @@ class HFModel(BaseModel):
     def _prediction(self, item: Item, scores: list[float], latency: float) -> Prediction:
         keys = list(item.options)
         summed = dict(zip(keys, scores))
-        texts = [cont for _, cont in self.requests(item)]
-        normalised = {k: s / max(len(t), 1) for k, s, t in zip(keys, scores, texts)}
+        normalised = {k: s / max(len(t), 1) for k, s, t in zip(keys, scores, self.continuations(item))}
         probs = softmax(summed, 1.0)
         choice = max(keys, key=lambda k: summed[k])
         return Prediction(choice=choice, probs=probs, confidence=probs[choice], latency=latency,
@@ -393,18 +397,9 @@ class HFModel(BaseModel):
             tokenizer.padding_side = side
 
     def _from_texts(self, item: Item, texts: list[str], latency: float) -> Prediction:
-        votes = [parse_answer(text, item.options) for text in texts]
-        if self.samples <= 1:
-            return Prediction(choice=votes[0], text=texts[0], latency=latency)
-        from collections import Counter
-
-        from .openai_compat import vote_confidence
-
-        counts = Counter(v for v in votes if v is not None)
-        choice = counts.most_common(1)[0][0] if counts else None
-        shares = {k: counts.get(k, 0) / len(votes) for k in item.options}
-        return Prediction(choice=choice, probs=shares, samples=tuple(votes), text=texts[0], latency=latency,
-                          confidence=vote_confidence(votes, len(item.options)), extra={"sample_texts": texts})
+        if self.samples > 1:
+            return vote_prediction(texts, item.options, latency=latency)
+        return Prediction(choice=parse_answer(texts[0], item.options), text=texts[0], latency=latency)
 
 
 def create(arg: str | None, **options: Any) -> HFModel:

@@ -37,12 +37,12 @@ _CACHES: dict[str, "_TokenCache"] = {}
 class _TokenCache:
     """Normalised token embeddings per text, least recently used evicted first."""
 
-    def clear(self) -> None:
-        self._data.clear()
-
     def __init__(self, capacity: int = 100_000) -> None:
         self.capacity = capacity
         self._data: OrderedDict[str, Any] = OrderedDict()
+
+    def clear(self) -> None:
+        self._data.clear()
 
     def missing(self, texts: Sequence[str]) -> list[str]:
         return [t for t in dict.fromkeys(texts) if t not in self._data]
@@ -142,11 +142,9 @@ class MiniLM(BaseModel):
                 scored = [self.scores(item) for item in chunk]
             elapsed = (time.perf_counter() - began) / max(len(chunk), 1)
             for offset, score in enumerate(scored):
-                prediction = prediction_from_probs(softmax(score, self.temperature), latency=elapsed)
-                text = " ".join(f"{k}={v:.4f}" for k, v in score.items())
-                yield start + offset, Prediction(choice=prediction.choice, probs=prediction.probs,
-                                                 confidence=prediction.confidence, text=f"maxsim: {text}",
-                                                 latency=elapsed)
+                text = "maxsim: " + " ".join(f"{k}={v:.4f}" for k, v in score.items())
+                yield start + offset, prediction_from_probs(softmax(score, self.temperature), text=text,
+                                                            latency=elapsed)
 
 
 def create(arg: str | None, **options: Any) -> MiniLM:

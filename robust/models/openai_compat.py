@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import ModelError, UsageError
 from ..items import Item, Prediction
-from .base import BaseModel
+from .base import BaseModel, sampling_temperature, vote_prediction
 from .parsing import PARSER_VERSION, parse_answer
 from .prompting import PromptTemplate, load_template
 
@@ -57,13 +57,6 @@ class _Permanent(Exception):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
-
-
-def vote_confidence(samples: Sequence[str | None], n_options: int) -> float:
-    """C = 1 - H(votes)/log K (MedQ-Deg), from robust.stats."""
-    from ..stats.votes import vote_confidence as kernel
-
-    return kernel(samples, n_options)
 
 
 def resolve_base_url(base_url: str | None) -> str:
@@ -129,9 +122,7 @@ class OpenAICompatible(BaseModel):
         self.timeout = float(timeout)
         self.retries = retries
         self.samples = samples
-        self.temperature = float(temperature) if temperature is not None else (1.0 if samples > 1 else 0.0)
-        if samples > 1 and self.temperature == 0:
-            raise UsageError("--samples > 1 needs --temperature > 0 (greedy answers would all agree)")
+        self.temperature = sampling_temperature(temperature, samples)
         self.max_tokens = max_tokens
         self.completions = bool(completions)
         # None = auto: ask for the top 5 when the server supports it (pre-flight probes it), for
@@ -314,6 +305,8 @@ class OpenAICompatible(BaseModel):
     def _payload(self, item: Item, n: int) -> dict[str, Any]:
         payload: dict[str, Any] = {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens}
         if self.completions:
+            if item.images:  # sent without them, the question would be answered blind
+                raise ModelError("the text completions API cannot send images; drop --completions")
             payload["prompt"] = self.template.text(item)
             if self._send_logprobs:
                 payload["logprobs"] = self.logprobs
@@ -376,18 +369,11 @@ class OpenAICompatible(BaseModel):
 
     def _prediction(self, item: Item, texts: list[str], token_logprobs: list[tuple[str, dict[str, float]]] | None,
                     latency: float, extra: dict[str, Any]) -> Prediction:
-        keys = list(item.options)
         if self.samples > 1:
-            votes = [parse_answer(text, item.options) for text in texts]
-            counts = Counter(v for v in votes if v is not None)
-            choice = counts.most_common(1)[0][0] if counts else None
-            vote_shares = {k: counts.get(k, 0) / len(votes) for k in keys}
-            text = next((t for t, v in zip(texts, votes) if v == choice), texts[0])
-            return Prediction(choice=choice, probs=vote_shares, confidence=vote_confidence(votes, len(keys)), text=text,
-                              samples=tuple(votes), latency=latency, extra=extra | {"sample_texts": texts})
+            return vote_prediction(texts, item.options, latency=latency, extra=extra)
         text = texts[0]
         choice = parse_answer(text, item.options)
-        probs = option_probs_from_logprobs(token_logprobs, keys, choice) if token_logprobs else None
+        probs = option_probs_from_logprobs(token_logprobs, list(item.options), choice) if token_logprobs else None
         confidence = probs[choice] if probs is not None and choice is not None else None
         return Prediction(choice=choice, probs=probs, confidence=confidence, text=text, latency=latency, extra=extra)
 

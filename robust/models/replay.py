@@ -49,13 +49,6 @@ class Record:
         value = self.data.get("question")
         return value if isinstance(value, str) else None
 
-    def matches(self, variant: Variant) -> bool:
-        if self.variant_id is not None:
-            return self.variant_id == variant.id
-        return (self.item_id == variant.source_id and self.perturbation == variant.perturbation
-                and self.severity == variant.severity and self.turn == variant.turn and self.repeat == variant.repeat
-                and (self.attack is None or self.attack == variant.attack))
-
 
 def _int(record: Mapping[str, Any], name: str, path: Path, line: int) -> int:
     value = record.get(name, 0)
@@ -110,14 +103,11 @@ def record_prediction(record: Record, item: Item, path: str | Path) -> Predictio
         if not isinstance(raw, list) or not raw:
             raise InputError("must be a non-empty list of sampled answers", path=path, line=record.line, field="samples")
         samples = tuple(s if s is None or s in item.options else parse_answer(str(s), item.options) for s in raw)
+        from ..stats.votes import majority_vote, vote_confidence
+
         if choice is None and "choice" not in data and not text:
-            from collections import Counter
-
-            counts = Counter(s for s in samples if s is not None)
-            choice = counts.most_common(1)[0][0] if counts else None
+            choice = majority_vote(samples)
         if confidence is None:
-            from ..stats.votes import vote_confidence
-
             confidence = vote_confidence(samples, len(item.options))
     if confidence is None and probs is not None and choice is not None:
         confidence = probs[choice]
@@ -191,7 +181,7 @@ class ReplayModel(BaseModel):
             if record is None:
                 candidates = by_parts.get((variant.source_id, variant.perturbation, variant.severity, variant.turn,
                                            variant.repeat), [])
-                record = next((r for r in candidates if r.matches(variant)), None)
+                record = next((r for r in candidates if r.attack in (None, variant.attack)), None)
             if record is None:
                 missing.append(variant.id)
             else:

@@ -262,6 +262,14 @@ def test_images_are_sent_as_base64_image_url_parts(server: FakeOpenAI, tmp_path:
     assert [p["image_url"]["url"][:22] for p in parts[1:]] == ["data:image/png;base64,"] * 2
 
 
+def test_images_are_never_dropped_silently_by_the_completions_api(server: FakeOpenAI) -> None:
+    item = Item(id="img", question="What is shown?", options=OPTIONS, answer="A",
+                images=(np.zeros((2, 2, 3), dtype=np.uint8),))
+    [(_, prediction)] = list(model(server, completions=True).predict([item]))
+    assert prediction.choice is None and "cannot send images" in str(prediction.error)
+    assert server.requests == 0
+
+
 def test_rpm_limit_spaces_requests(server: FakeOpenAI) -> None:
     adapter = model(server, rpm=600, concurrency=8)  # one request per 0.1 s
     began = time.perf_counter()
