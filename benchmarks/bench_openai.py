@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -142,24 +142,34 @@ def time_runner(url: str, concurrency: int, n: int) -> float:
     return n / elapsed
 
 
+async def _measure(name: str, send: Callable[[dict[str, Any]], Awaitable[None]], concurrency: int, n: int) -> float:
+    """Warm the connections, then time ``n`` requests sent through ``send`` (a client's own call)."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(payload: dict[str, Any]) -> None:
+        async with semaphore:
+            await send(payload)
+
+    await asyncio.gather(*(one(p) for p in payloads(make_items(min(n, 2 * concurrency)), "fake-mc")))
+    work = payloads(make_items(n), "fake-mc")
+    cpu = time.process_time()
+    began = time.perf_counter()
+    await asyncio.gather(*(one(p) for p in work))
+    rate = n / (time.perf_counter() - began)
+    CPU[name].append((time.process_time() - cpu) / n * 1000)
+    return rate
+
+
 def time_aiohttp(url: str, concurrency: int, n: int) -> float:
     import aiohttp
 
     async def main() -> float:
-        semaphore = asyncio.Semaphore(concurrency)
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency + 4)) as session:
-            async def one(payload: dict[str, Any]) -> None:
-                async with semaphore, session.post(f"{url}/chat/completions", json=payload) as response:
+            async def send(payload: dict[str, Any]) -> None:
+                async with session.post(f"{url}/chat/completions", json=payload) as response:
                     await response.json()
 
-            await asyncio.gather(*(one(p) for p in payloads(make_items(min(n, 2 * concurrency)), "fake-mc")))
-            work = payloads(make_items(n), "fake-mc")
-            cpu = time.process_time()
-            began = time.perf_counter()
-            await asyncio.gather(*(one(p) for p in work))
-            rate = n / (time.perf_counter() - began)
-            CPU["aiohttp"].append((time.process_time() - cpu) / n * 1000)
-            return rate
+            return await _measure("aiohttp", send, concurrency, n)
 
     return asyncio.run(main())
 
@@ -172,19 +182,11 @@ def time_openai_sdk(url: str, concurrency: int, n: int) -> float | None:
 
     async def main() -> float:
         client = openai.AsyncOpenAI(base_url=url, api_key="unused", max_retries=0)
-        semaphore = asyncio.Semaphore(concurrency)
 
-        async def one(payload: dict[str, Any]) -> None:
-            async with semaphore:
-                await client.chat.completions.create(**payload)
+        async def send(payload: dict[str, Any]) -> None:
+            await client.chat.completions.create(**payload)
 
-        await asyncio.gather(*(one(p) for p in payloads(make_items(min(n, 2 * concurrency)), "fake-mc")))
-        work = payloads(make_items(n), "fake-mc")
-        cpu = time.process_time()
-        began = time.perf_counter()
-        await asyncio.gather(*(one(p) for p in work))
-        rate = n / (time.perf_counter() - began)
-        CPU["openai"].append((time.process_time() - cpu) / n * 1000)
+        rate = await _measure("openai", send, concurrency, n)
         await client.close()
         return rate
 
