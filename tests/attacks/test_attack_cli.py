@@ -116,3 +116,16 @@ def test_malformed_abbreviations_file_is_one_line_exit_2(tmp_path: Path, capsys:
                  "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "run")])
     err = capsys.readouterr().err
     assert code == 2 and str(table) in err and "invalid YAML" in err and "Traceback" not in err
+
+
+def test_attack_help_loads_no_numeric_library() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, robust.cli\n"
+            "for attack in ('bias', *" + repr(tuple(ATTACK_FLAGS)) + "):\n"
+            "    robust.cli.build_parser(['attack', '--attack', attack])\n"
+            "    robust.cli.build_parser(['perturb', '--attack', attack])\n"
+            "print(','.join(m for m in ('numpy', 'pandas', 'scipy', 'torch') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""

@@ -18,10 +18,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .protect import is_protected_word
+
+if TYPE_CHECKING:  # numpy only annotates here; an attack's --help stays light
+    import numpy as np
 
 NOISE_KINDS = ("keyboard", "ocr", "char", "word")
 SEVERITY_FRACTION: dict[int, float] = {1: 0.10, 2: 0.25, 3: 0.50}

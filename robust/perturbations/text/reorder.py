@@ -5,10 +5,12 @@ does not lean on the one before it (no "This", "He then", "Subsequently" ...).""
 from __future__ import annotations
 
 import re
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .sentences import split_sentences
+
+if TYPE_CHECKING:  # numpy only annotates here; an attack's --help stays light
+    import numpy as np
 
 _DEPENDENT = re.compile(
     r"^(this|these|that|those|it|then|subsequently|afterward|afterwards|later|after|before|during|following|"
