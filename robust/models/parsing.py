@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-PARSER_VERSION = 1
+PARSER_VERSION = 2
 
 _MARKUP = re.compile(r"[*_`#]+")
 _PUNCT = re.compile(r"[^\w\s]+")
@@ -45,16 +45,9 @@ def parse_answer(text: str | None, options: Mapping[str, str]) -> str | None:
         return bare.group(1)
     # 2. explicit statements: "Answer: B", "the answer is (B)", "correct option is B", "I choose B";
     #    "the answer is A or B" names two options and is not an answer
-    explicit = re.findall(
-        rf"(?:answer|option|choice|choose|select|pick)(?:\s+(?:is|would\s+be|:))?\s*[:\-–—]?\s*"
-        rf"(?:option\s+|choice\s+)?[(\[]?({k})(?![\w])[)\]]?(?:\s*(?:or|and|/|&|,)\s*[(\[]?({k})(?![\w]))?",
-        cleaned,
-        flags=re.IGNORECASE,
-    )
-    explicit = [(a, b) for a, b in explicit if a in options]  # IGNORECASE must not turn "a" into key "A"
-    if explicit:
-        named = {a for a, _ in explicit} | {b for _, b in explicit if b in options}
-        return explicit[0][0] if len(named) == 1 else None
+    stated = _stated(cleaned, _ASSERTING, k, options)
+    if stated:
+        return stated[0] if len(set(stated)) == 1 else None
     # 3. two keys joined ("A or B", "B and C", "A/B") in a short answer -> not one answer
     if len(cleaned) < 200 and _names_two_keys(cleaned, k):
         return None
@@ -64,8 +57,31 @@ def parse_answer(text: str | None, options: Mapping[str, str]) -> str | None:
         leading = re.match(rf"\(({k})\)", cleaned)
     if leading:
         return leading.group(1)
-    # 5. the option's text alone (or a sentence holding exactly one option's text)
+    # 5. an option named without a verb: "Option B"; only after the above, because explanations
+    #    mention other options ("Answer: B. Option A is wrong ...", "B. Heparin. Option A would ...")
+    mentioned = _stated(cleaned, _MENTIONING, k, options)
+    if mentioned:
+        return mentioned[0] if len(set(mentioned)) == 1 else None
+    # 6. the option's text alone (or a sentence holding exactly one option's text)
     return _by_option_text(cleaned, options)
+
+
+#: words that commit to an option: "answer (is|:)", "choose/select/pick", "option/choice is|would be|:"
+_ASSERTING = r"answer|choose|select|pick|(?:option|choice)(?=\s+(?:is|would\s+be)\b|\s*[:\-–—])"
+#: words that only name one: "option B", "choice C"
+_MENTIONING = r"option|choice"
+
+
+def _stated(text: str, triggers: str, k: str, options: Mapping[str, str]) -> list[str]:
+    """Every key a trigger word points at, in order ("answer is A or B" gives both)."""
+    found = re.findall(
+        rf"(?:{triggers})(?:\s+(?:is|would\s+be|:))?\s*[:\-–—]?\s*"
+        rf"(?:option\s+|choice\s+)?[(\[]?({k})(?![\w])[)\]]?(?:\s*(?:or|and|/|&|,)\s*[(\[]?({k})(?![\w]))?",
+        text,
+        flags=re.IGNORECASE,
+    )
+    # IGNORECASE must not turn "a" into key "A"
+    return [key for pair in found if pair[0] in options for key in pair if key in options]
 
 
 def _names_two_keys(text: str, k: str) -> bool:

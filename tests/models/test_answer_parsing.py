@@ -38,6 +38,13 @@ TABLE = [
     ("The answer is A or B.", None),
     ("A/B", None),
     ("", None),
+    # an explanation that mentions another option does not take the answer away
+    ("Answer: B\n\nExplanation: Option A is incorrect because it is an antiplatelet drug.", "B"),
+    ("B. Heparin. Option A would increase the bleeding risk.", "B"),
+    ("The answer is B. Choice C is a distractor.", "B"),
+    ("Option B", "B"),
+    ("Option: D", "D"),
+    ("The correct option is C.", "C"),
     ("E", None),  # not an option here
 ]
 
