@@ -27,8 +27,8 @@ __all__ = ["assert_calibrated", "assert_no_dunning_kruger", "assert_robust", "su
 
 
 def summary_of(target: Any) -> Any:
-    """The summary table (every column the reports know, calibration shift derived when
-    possible) of a Run, a run folder, a summary DataFrame or a summary.json dict."""
+    """The summary table (every column the reports know) of a Run, a run folder, a summary
+    DataFrame or a summary.json dict."""
     import pandas as pd
 
     from .reports.rundata import RunData, summary_table
@@ -43,7 +43,7 @@ def summary_of(target: Any) -> Any:
         return summary_table(target.get("perturbations", []))
     summary = getattr(target, "summary", None)
     if isinstance(summary, pd.DataFrame):
-        return summary_table(summary, getattr(target, "results", None))
+        return summary_table(summary)
     raise TypeError(
         f"expected a Run, a run folder, a summary DataFrame or a summary.json dict, not {type(target).__name__}"
     )

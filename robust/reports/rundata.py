@@ -14,44 +14,26 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import InputError, UsageError
+from ..stats.columns import CORE_COLUMNS, TEXT_COLUMNS
 from .redact import redact
 
-#: Columns every renderer may read; the stats layer may add more (they are kept too).
-SUMMARY_FIELDS = (
-    "attack",
-    "perturbation",
-    "severity",
-    "n",
-    "accuracy_clean",
-    "accuracy_perturbed",
-    "delta",
-    "ci_low",
-    "ci_high",
-    "flips_to_wrong",
-    "flips_to_right",
-    "p_value",
-    "p_adjusted",
-    "test",
-    "correction",
-    "ece_clean",
-    "ece_perturbed",
-    "invalid_rate",
+#: Columns every renderer may read (a missing one comes back empty); the stats layer writes more
+#: (kept too, and shown in the report's full table). The per-cell counts n_pairs, n_errors and
+#: n_unpaired are left to that table.
+SUMMARY_FIELDS = tuple(c for c in CORE_COLUMNS if c not in ("n_pairs", "n_errors", "n_unpaired")) + (
     "calibration_shift_clean",
     "calibration_shift_perturbed",
 )
-TEXT_FIELDS = ("attack", "perturbation", "test", "correction")
 
 
 def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def summary_table(rows: Any, results: Any = None) -> Any:
+def summary_table(rows: Any) -> Any:
     """The per-cell summary as a DataFrame with every field of SUMMARY_FIELDS present.
 
     ``rows`` is a DataFrame (``robust.stats.summarize``) or summary.json's ``perturbations`` list.
-    Calibration shift (mean confidence - accuracy, MedQ-Deg) is taken from the stats layer when it
-    wrote it, else derived from ``results`` when those are at hand.
     """
     import numpy as np
     import pandas as pd
@@ -59,54 +41,15 @@ def summary_table(rows: Any, results: Any = None) -> Any:
     table = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
     if "perturbation" not in table.columns and "name" in table.columns:
         table = table.rename(columns={"name": "perturbation"})
-    if "calibration_shift" in table.columns and "calibration_shift_perturbed" not in table.columns:
-        table["calibration_shift_perturbed"] = table["calibration_shift"]
     for name in SUMMARY_FIELDS:
         if name not in table.columns:
-            table[name] = "" if name in TEXT_FIELDS else np.nan
+            table[name] = "" if name in TEXT_COLUMNS else np.nan
     table["severity"] = pd.to_numeric(table["severity"], errors="coerce").fillna(0).astype("int64")
-    for name in TEXT_FIELDS:
+    for name in TEXT_COLUMNS:
         table[name] = table[name].fillna("").astype(str)
-    numeric = [c for c in SUMMARY_FIELDS if c not in TEXT_FIELDS and c != "severity"]
+    numeric = [c for c in SUMMARY_FIELDS if c not in TEXT_COLUMNS and c != "severity"]
     table[numeric] = table[numeric].apply(pd.to_numeric, errors="coerce").astype("float64")
-    if results is not None and len(table) and table["calibration_shift_perturbed"].isna().all():
-        _derive_calibration_shift(table, results)
     return table.reset_index(drop=True)
-
-
-def _derive_calibration_shift(table: Any, results: Any) -> None:
-    """Fill calibration_shift_* per cell from the results' confidences (NaN where unknown)."""
-    import numpy as np
-    import pandas as pd
-
-    needed = {"item_id", "attack", "perturbation", "severity", "correct", "confidence"}
-    if not needed.issubset(results.columns):
-        return
-    frame = results
-    if "error" in frame.columns:
-        frame = frame[frame["error"].isna()]
-    if "repeat" in frame.columns:
-        frame = frame[(frame["perturbation"] != "clean") | (frame["repeat"] == 0)]
-    frame = frame[pd.to_numeric(frame["confidence"], errors="coerce").notna()]
-    correct = frame["correct"].astype(bool)
-    if "choice" in frame.columns:
-        correct = correct & frame["choice"].notna()
-    frame = frame.assign(_correct=correct.astype(float), _conf=frame["confidence"].astype(float))
-    clean = frame[frame["perturbation"] == "clean"].drop_duplicates(["attack", "item_id"])
-    perturbed = frame[frame["perturbation"] != "clean"]
-    for index, row in table.iterrows():
-        cell = perturbed[
-            (perturbed["attack"] == row["attack"])
-            & (perturbed["perturbation"] == row["perturbation"])
-            & (perturbed["severity"] == row["severity"])
-        ]
-        if cell.empty:
-            continue
-        table.at[index, "calibration_shift_perturbed"] = float(cell["_conf"].mean() - cell["_correct"].mean())
-        base = clean[(clean["attack"] == row["attack"]) & clean["item_id"].isin(cell["item_id"])]
-        if not base.empty:
-            table.at[index, "calibration_shift_clean"] = float(base["_conf"].mean() - base["_correct"].mean())
-    table["calibration_shift_clean"] = table["calibration_shift_clean"].astype(np.float64)
 
 
 @dataclass
@@ -161,7 +104,7 @@ class RunData:
     @property
     def table(self) -> Any:
         if self._table is None:
-            self._table = summary_table(self.summary.get("perturbations", []), self.results)
+            self._table = summary_table(self.summary.get("perturbations", []))
         return self._table
 
     @property

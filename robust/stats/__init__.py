@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, str] = {
     "summarize": "summary",
     "clean_accuracy": "summary",
-    "SUMMARY_COLUMNS": "summary",
+    "SUMMARY_COLUMNS": "columns",
     "BootstrapInterval": "bootstrap",
     "bootstrap_mean": "bootstrap",
     "paired_bootstrap_difference": "bootstrap",
@@ -45,8 +45,8 @@ _EXPORTS: dict[str, str] = {
     "majority_vote": "votes",
     "build_summary": "summary",
     "RunSummary": "summary",
-    "CORE_COLUMNS": "summary",
-    "EXTENDED_COLUMNS": "summary",
+    "CORE_COLUMNS": "columns",
+    "EXTENDED_COLUMNS": "columns",
     "bootstrap_distribution_of_mean": "bootstrap",
     "bootstrap_means_joint": "bootstrap",
     "per_item_mean_differences": "bootstrap",
@@ -105,6 +105,7 @@ if TYPE_CHECKING:
         top_label_brier_score,
         underconfidence,
     )
+    from robust.stats.columns import CORE_COLUMNS, EXTENDED_COLUMNS, SUMMARY_COLUMNS
     from robust.stats.dunning_kruger import (
         DunningKrugerInter,
         DunningKrugerIntra,
@@ -151,9 +152,6 @@ if TYPE_CHECKING:
         plan_sample_size,
     )
     from robust.stats.summary import (
-        CORE_COLUMNS,
-        EXTENDED_COLUMNS,
-        SUMMARY_COLUMNS,
         RunSummary,
         build_summary,
         clean_accuracy,

@@ -32,6 +32,7 @@ from robust.stats.bootstrap import (
     percentile_interval,
 )
 from robust.stats.calibration import expected_calibration_error
+from robust.stats.columns import BOOL_COLUMNS, INT_COLUMNS, SUMMARY_COLUMNS, TEXT_COLUMNS
 from robust.stats.intervals import newcombe_paired_interval, wilson_limits
 from robust.stats.multiplicity import adjust_p_values, canonical_correction
 from robust.stats.noise import noise_floor_from_frame
@@ -45,62 +46,6 @@ from robust.stats.paired_tests import (
 from robust.stats.power import minimal_detectable_effect
 from robust.stats.trend import severity_trends_from_frame
 
-# Priority-1 columns first; their names are a stable contract for the CLI, reports and gates.
-CORE_COLUMNS = (
-    "attack",
-    "perturbation",
-    "severity",
-    "n",
-    "n_pairs",
-    "accuracy_clean",
-    "accuracy_perturbed",
-    "delta",
-    "ci_low",
-    "ci_high",
-    "flips_to_wrong",
-    "flips_to_right",
-    "p_value",
-    "p_adjusted",
-    "test",
-    "correction",
-    "ece_clean",
-    "ece_perturbed",
-    "invalid_rate",
-    "n_errors",
-    "n_unpaired",
-)
-EXTENDED_COLUMNS = (
-    "accuracy_clean_ci_low",
-    "accuracy_clean_ci_high",
-    "accuracy_perturbed_ci_low",
-    "accuracy_perturbed_ci_high",
-    "newcombe_ci_low",
-    "newcombe_ci_high",
-    "permutation_p",
-    "mid_p",
-    "discordance",
-    "mde",
-    "flip_rate",
-    "noise_floor_flip_rate",
-    "flip_rate_excess",
-    "flip_excess_p",
-    "calibration_shift_clean",
-    "calibration_shift_perturbed",
-    "calibration_shift_change",
-    "dunning_kruger",
-    "brier_clean",
-    "brier_perturbed",
-    "nll_clean",
-    "nll_perturbed",
-    "trend_slope",
-    "trend_ci_low",
-    "trend_ci_high",
-    "trend_p",
-)
-SUMMARY_COLUMNS = CORE_COLUMNS + EXTENDED_COLUMNS
-_INT_COLUMNS = ("severity", "n", "n_pairs", "flips_to_wrong", "flips_to_right", "n_errors", "n_unpaired")
-_TEXT_COLUMNS = ("attack", "perturbation", "test", "correction")
-_BOOL_COLUMNS = ("dunning_kruger",)
 _DK_RESAMPLES = 1_000  # the flag only needs one 2.5 %/97.5 % quantile; caps cost on big runs
 _DK_CACHE_ELEMENTS = 10_000_000  # share one (resamples x items) index matrix up to ~80 MB
 
@@ -363,9 +308,9 @@ def _summary_table(
             ("trend_p", "slope_p"),
         ):
             table[target] = lookup[source].reindex(keys).to_numpy(dtype=np.float64)
-    table[list(_INT_COLUMNS)] = table[list(_INT_COLUMNS)].astype(np.int64)
+    table[list(INT_COLUMNS)] = table[list(INT_COLUMNS)].astype(np.int64)
     table["dunning_kruger"] = table["dunning_kruger"].fillna(False).astype(bool)
-    floats = [c for c in SUMMARY_COLUMNS if c not in _INT_COLUMNS + _TEXT_COLUMNS + _BOOL_COLUMNS]
+    floats = [c for c in SUMMARY_COLUMNS if c not in INT_COLUMNS + TEXT_COLUMNS + BOOL_COLUMNS]
     table[floats] = table[floats].astype(np.float64)
     return table
 
@@ -383,7 +328,7 @@ def summarize(
     p-values are adjusted across the cells of the same attack with `correction` ('holm', 'bh',
     'bonferroni' or 'none'), recorded in the `correction` column. Deterministic under `seed`:
     each cell draws from a generator keyed by its own name, so row order doesn't matter.
-    Columns: see CORE_COLUMNS (stable) and EXTENDED_COLUMNS.
+    Columns: see robust.stats.columns (CORE_COLUMNS stable, then EXTENDED_COLUMNS).
     """
     return build_summary(
         results, seed=seed, n_resamples=n_resamples, confidence_level=confidence_level, correction=correction

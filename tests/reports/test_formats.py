@@ -96,3 +96,20 @@ def test_policy_only_with_junit(
 ) -> None:
     assert main(["report", str(make_run_dir(n_items=20)), "--policy", str(tmp_path / "x.yaml")]) == 2
     assert "--policy applies to --format junit" in capsys.readouterr().err
+
+
+def test_summary_formats_and_the_gate_never_read_the_results_table(
+    graded_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """md, json, junit and `robust gate` need summary.json only: results.parquet can be large."""
+    import pandas as pd
+
+    reads: list[object] = []
+    monkeypatch.setattr(pd, "read_parquet", lambda *args, **kwargs: reads.append(args))
+    for fmt in ("md", "json", "junit"):
+        assert render(graded_run, fmt)
+    policy = tmp_path / "gates.yaml"
+    policy.write_text("rules:\n  - attack: degrade\n    max_drop: 1.0\n", encoding="utf-8")
+    assert main(["gate", str(graded_run), "--policy", str(policy), "--quiet"]) == 0
+    assert "gate passed" in capsys.readouterr().out
+    assert reads == []
