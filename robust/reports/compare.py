@@ -3,7 +3,8 @@
 Paired twice: within each run a perturbed answer is paired with its item's clean answer, giving a
 per-item robustness delta d = perturbed − clean correctness (averaged over an item's variants);
 across runs the deltas are paired on the items both runs share, and the difference d_B − d_A is
-tested with a sign-flip permutation test and a bootstrap CI, Holm-adjusted across perturbations.
+tested with a sign-flip permutation test and a bootstrap CI, adjusted across perturbations (Holm by
+default).
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ def compare_runs(
     import numpy as np
     import pandas as pd
 
+    from ..stats._rng import generator
     from ..stats.bootstrap import bootstrap_mean
-    from ..stats.multiplicity import adjust_p_values
+    from ..stats.multiplicity import adjust_p_values, canonical_correction
     from ..stats.paired_tests import sign_flip_permutation_test
 
     a = run_a if isinstance(run_a, RunData) else RunData.load(run_a)
@@ -94,15 +96,10 @@ def compare_runs(
     rows = []
     for (attack, perturbation, severity), cell in merged.groupby(KEYS, sort=True):
         diff = (cell["delta_b"] - cell["delta_a"]).to_numpy(dtype=np.float64)
-        boot = bootstrap_mean(
-            diff,
-            n_resamples=n_resamples,
-            seed=np.random.default_rng([seed, int(severity), *map(ord, f"{attack}/{perturbation}")]),
-        )
+        key = (str(attack), str(perturbation), int(severity))
+        boot = bootstrap_mean(diff, n_resamples=n_resamples, seed=generator(seed, *key, "compare_bootstrap"))
         test = sign_flip_permutation_test(
-            diff,
-            n_resamples=n_resamples,
-            seed=np.random.default_rng([seed, int(severity), *map(ord, f"{attack}/{perturbation}"), 1]),
+            diff, n_resamples=n_resamples, seed=generator(seed, *key, "compare_sign_flip")
         )
         rows.append(
             {
@@ -120,16 +117,17 @@ def compare_runs(
                 "p_value": test.p_value,
             }
         )
+    method = canonical_correction(correction)
     table = pd.DataFrame(rows)
     table["p_adjusted"] = math.nan
     for _, index in table.groupby("attack", sort=False).indices.items():
-        table.loc[table.index[index], "p_adjusted"] = adjust_p_values(table["p_value"].to_numpy()[index], correction)
-    table["correction"] = correction
+        table.loc[table.index[index], "p_adjusted"] = adjust_p_values(table["p_value"].to_numpy()[index], method)
+    table["correction"] = method
     return Comparison(a, b, table, warnings)
 
 
 def comparison_verdict(comparison: Comparison, alpha: float = 0.05) -> str:
-    from .fmt import cell_label, pts, pval
+    from .fmt import cell_label, correction_name, pts, pval
 
     name_a, name_b = str(comparison.run_a.get("model")), str(comparison.run_b.get("model"))
     if name_a == name_b:
@@ -138,9 +136,11 @@ def comparison_verdict(comparison: Comparison, alpha: float = 0.05) -> str:
     worse = [r for r in rows if r["p_adjusted"] < alpha and r["difference"] < 0]
     better = [r for r in rows if r["p_adjusted"] < alpha and r["difference"] > 0]
     if not worse and not better:
+        method = correction_name(rows[0]) if rows else "Holm"
+        adjusted = "unadjusted" if method == "unadjusted" else f"{method}-adjusted"
         return (
             f"No significant difference in robustness between {name_a} and {name_b} across {len(rows)} "
-            f"perturbation{'s' if len(rows) != 1 else ''} (α = {alpha:g}, Holm-adjusted)."
+            f"perturbation{'s' if len(rows) != 1 else ''} (α = {alpha:g}, {adjusted})."
         )
     parts = []
     if worse:
@@ -210,6 +210,7 @@ def render_comparison_html(comparison: Comparison, alpha: float = 0.05) -> str:
             warnings=comparison.warnings,
             plot=Markup(svg or ""),
             alpha=alpha,
+            correction=fmt.correction_name({"correction": comparison.table["correction"].iloc[0]}),
             toolkit_version=_toolkit_version(),
         )
     )

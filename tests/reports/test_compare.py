@@ -62,3 +62,16 @@ def test_compare_errors(make_run_dir: Callable[..., Path], tmp_path: Path, capsy
     assert main(["compare", str(a), str(b)]) == 2
     assert "results.parquet" in capsys.readouterr().err
     assert main(["compare", str(a), str(tmp_path / "nope")]) == 2
+
+
+def test_the_correction_is_recorded_and_named(make_run_dir: Callable[..., Path]) -> None:
+    """A correction other than Holm is recorded by its short name and named in the verdict and page."""
+    from robust.reports.compare import comparison_verdict, render_comparison_html
+
+    a = make_run_dir(n_items=60, perturbations=[("recency", 0, 0.1), ("frequency", 0, 0.1)], model="a")
+    b = make_run_dir(n_items=60, perturbations=[("recency", 0, 0.1), ("frequency", 0, 0.1)], model="b")
+    comparison = compare_runs(a, b, n_resamples=200, correction="fdr_bh")
+    assert set(comparison.table["correction"]) == {"bh"}
+    assert "Holm" not in comparison_verdict(comparison, alpha=1e-9)
+    assert "Benjamini–Hochberg-adjusted" in comparison_verdict(comparison, alpha=1e-9)
+    assert "Holm" not in render_comparison_html(comparison, alpha=1e-9)
