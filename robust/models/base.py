@@ -54,6 +54,32 @@ def prediction_from_probs(probs: Mapping[str, float], *, text: str = "", latency
     return Prediction(choice=choice, probs=dict(probs), confidence=float(probs[choice]), text=text, latency=latency)
 
 
+def checked_probs(raw: Any, item: Item) -> dict[str, float]:
+    """Per-option probabilities as a user gave them (key -> p, or a list in option order), checked:
+    only the item's keys, each a finite non-negative number; a key left out is 0. Raises ValueError."""
+    keys = list(item.options)
+    if isinstance(raw, (list, tuple)):
+        if len(raw) != len(keys):
+            raise ValueError(f"{len(raw)} probabilities for {len(keys)} options")
+        raw = dict(zip(keys, raw))
+    if not isinstance(raw, Mapping):
+        raise ValueError("must map option keys to probabilities")
+    unknown = [k for k in raw if k not in item.options]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not an option of item {item.id} ({', '.join(keys)})")
+    values: dict[str, float] = {}
+    for key in keys:
+        value = raw.get(key, 0.0)
+        try:  # numpy and torch scalars are numbers too; text and booleans are not
+            number = float(value) if not isinstance(value, (bool, str, bytes)) else math.nan
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(f"probability of {key} must be a non-negative number, got {value!r}")
+        values[key] = number
+    return values
+
+
 def sampling_temperature(temperature: float | None, samples: int) -> float:
     """``--temperature``; unset, it is 0 (greedy) for one answer and 1 for several sampled ones."""
     value = float(temperature) if temperature is not None else (1.0 if samples > 1 else 0.0)

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..errors import ModelError, UsageError
 from ..items import Item, Prediction
-from .base import BaseModel
+from .base import BaseModel, checked_probs
 from .parsing import PARSER_VERSION, parse_answer
 
 
@@ -111,12 +111,10 @@ def to_prediction(output: Any, item: Item, *, latency: float = 0.0, source: str 
                          f"{next(iter(item.options))!r}, text, or (key, probs)")
     clean_probs = None
     if probs is not None:
-        if not isinstance(probs, Mapping):
-            raise ModelError(f"{source}: probabilities for item {item.id} must be a mapping key -> float")
-        unknown = [k for k in probs if k not in item.options]
-        if unknown:
-            raise ModelError(f"{source}: probability for {unknown[0]!r}, not an option of item {item.id}")
-        clean_probs = {k: float(probs.get(k, 0.0)) for k in item.options}
+        try:
+            clean_probs = checked_probs(probs, item)
+        except ValueError as exc:
+            raise ModelError(f"{source}: probabilities for item {item.id}: {exc}") from None
     confidence = clean_probs[choice] if clean_probs is not None and choice is not None else None
     return Prediction(choice=choice, probs=clean_probs, confidence=confidence, text=text, latency=latency)
 

@@ -18,7 +18,6 @@ does that, joining on the variant id) or when a record names the item id and the
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 
 from ..errors import InputError, ModelError, UsageError
 from ..items import Item, Prediction, Variant
-from .base import BaseModel, stable_hash
+from .base import BaseModel, checked_probs, stable_hash
 from .parsing import PARSER_VERSION, parse_answer
 
 REPLAY_VERSION = 1
@@ -101,7 +100,8 @@ def record_prediction(record: Record, item: Item, path: str | Path) -> Predictio
     if data.get("samples") is not None:
         raw = data["samples"]
         if not isinstance(raw, list) or not raw:
-            raise InputError("must be a non-empty list of sampled answers", path=path, line=record.line, field="samples")
+            raise InputError("must be a non-empty list of sampled answers", path=path, line=record.line,
+                             field="samples")
         samples = tuple(s if s is None or s in item.options else parse_answer(str(s), item.options) for s in raw)
         from ..stats.votes import majority_vote, vote_confidence
 
@@ -123,25 +123,10 @@ def record_prediction(record: Record, item: Item, path: str | Path) -> Predictio
 def _probs(raw: Any, item: Item, path: str | Path, line: int) -> dict[str, float] | None:
     if raw is None:
         return None
-    keys = list(item.options)
-    if isinstance(raw, list):
-        if len(raw) != len(keys):
-            raise InputError(f"{len(raw)} probabilities for {len(keys)} options", path=path, line=line, field="probs")
-        raw = dict(zip(keys, raw))
-    if not isinstance(raw, dict):
-        raise InputError("must map option keys to probabilities", path=path, line=line, field="probs")
-    unknown = [k for k in raw if k not in item.options]
-    if unknown:
-        raise InputError(f"{unknown[0]!r} is not an option of item {item.id} ({', '.join(keys)})", path=path,
-                         line=line, field="probs")
-    values: dict[str, float] = {}
-    for key in keys:
-        value = raw.get(key, 0.0)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise InputError(f"probability of {key} must be a non-negative number, got {value!r}", path=path,
-                             line=line, field="probs")
-        values[key] = float(value)
-    return values
+    try:
+        return checked_probs(raw, item)
+    except ValueError as exc:
+        raise InputError(str(exc), path=path, line=line, field="probs") from None
 
 
 def _content_key(item: Item) -> str:

@@ -59,6 +59,15 @@ def test_batched_function_and_every_return_shape() -> None:
     assert answers[3].choice == "B"  # option text
 
 
+def test_probabilities_from_a_function_are_checked_like_recorded_ones() -> None:
+    [(_, prediction)] = list(from_callable(lambda item: ("A", [0.7, 0.3])).predict(ITEMS[:1]))
+    assert prediction.probs == {"A": 0.7, "B": 0.3}  # a list in option order, as replay takes it
+    with pytest.raises(ModelError, match="probability of A must be a non-negative number, got nan"):
+        list(from_callable(lambda item: ("A", {"A": float("nan"), "B": 0.5})).predict(ITEMS[:1]))
+    with pytest.raises(ModelError, match="'C' is not an option of item q0"):
+        list(from_callable(lambda item: ("A", {"C": 1.0})).predict(ITEMS[:1]))
+
+
 def test_an_exception_fails_only_its_item() -> None:
     answers = dict(from_callable(flaky).predict(ITEMS))
     assert answers[2].error == "RuntimeError: backend down"
