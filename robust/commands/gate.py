@@ -35,11 +35,15 @@ def run(args: argparse.Namespace) -> int:
     checks = evaluate(rules, data.table)
     failed = [c for c in checks if not c.passed]
     if args.junit:
+        from ..errors import UsageError
         from ..reports.junit import junit_xml
 
-        Path(args.junit).write_text(
-            junit_xml(checks, suite=f"robust.gate.{data.get('attack', 'run')}"), encoding="utf-8"
-        )
+        try:
+            Path(args.junit).write_text(
+                junit_xml(checks, suite=f"robust.gate.{data.get('attack', 'run')}"), encoding="utf-8"
+            )
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.junit}: {exc}") from None
     if not args.quiet:
         for check in checks:
             if check.passed:

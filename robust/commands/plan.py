@@ -13,7 +13,7 @@ def add_parser(subparsers: Any, argv: Sequence[str] = ()) -> argparse.ArgumentPa
     """Register the `plan` sub-command on an argparse subparsers object."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "plan",
-        help="items needed to detect an accuracy drop with a paired (McNemar) design",
+        help=HELP,
         description=(
             "Sample size for a paired clean-vs-perturbed comparison (Connor 1987). "
             "--discordance is the expected share of items whose correctness changes."
@@ -34,13 +34,13 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..stats.power import minimal_detectable_effect, plan_sample_size
 
-    alternative = "one-sided" if getattr(args, "one_sided", False) else "two-sided"
+    alternative = "one-sided" if args.one_sided else "two-sided"
     try:
         plan = plan_sample_size(args.delta, args.discordance, args.alpha, args.power, alternative=alternative)
         check = minimal_detectable_effect(plan.n_items, args.discordance, args.alpha, args.power, alternative=alternative)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if getattr(args, "json", False):
+    if args.json:
         out = {
             "n_items": plan.n_items,
             "delta": plan.delta,

@@ -153,3 +153,14 @@ def test_a_gate_never_passes_a_row_it_cannot_judge(rows: list[tuple[float, float
     for check, (delta, p) in zip(checks, rows):
         expected = p is not None and not (p < 0.05 and -delta > max_drop)
         assert check.passed == expected
+
+
+def test_gate_junit_to_an_unwritable_path_is_a_one_line_error(
+    run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = write(tmp_path, "rules:\n  - attack: bias\n    max_drop: 0.5\n")
+    (tmp_path / "a-file").write_text("")
+    target = tmp_path / "a-file" / "junit.xml"  # a file where a folder should be
+    assert main(["gate", str(run), "--policy", str(policy), "--junit", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Traceback" not in err
