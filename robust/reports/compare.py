@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from .rundata import RunData
+from .rundata import RunData, scored_rows
 
 KEYS = ["attack", "perturbation", "severity"]
 
@@ -30,15 +30,10 @@ class Comparison:
 
 def _per_item_deltas(results: Any) -> Any:
     """Per (attack, perturbation, severity, item): clean correctness and mean perturbed correctness."""
-    frame = results
-    if "error" in frame.columns:
-        frame = frame[frame["error"].isna()]
+    frame = scored_rows(results)
     if "repeat" in frame.columns:
         frame = frame[(frame["perturbation"] != "clean") | (frame["repeat"] == 0)]
-    correct = frame["correct"].astype(bool)
-    if "choice" in frame.columns:
-        correct = correct & frame["choice"].notna()
-    frame = frame.assign(_correct=correct.astype(float))
+    frame = frame.assign(_correct=frame["_correct"].astype(float))
     clean = (
         frame[frame["perturbation"] == "clean"]
         .drop_duplicates(["attack", "item_id"])[["attack", "item_id", "_correct"]]

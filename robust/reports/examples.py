@@ -18,7 +18,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from .rundata import is_missing
+from .rundata import is_missing, scored_rows
 
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 MAX_QUESTION_CHARS = 6000
@@ -131,24 +131,19 @@ def flipped_examples(results: Any, per_perturbation: int = 5, run_dir: Path | No
     needed = {"item_id", "attack", "perturbation", "severity", "correct", "question"}
     if not needed.issubset(results.columns):
         return []
-    frame = results
-    if "error" in frame.columns:
-        frame = frame[frame["error"].isna()]
+    frame = scored_rows(results)
     if "repeat" in frame.columns:
         frame = frame[frame["repeat"] == 0]
-    frame = frame.assign(
-        _ok=frame["correct"].astype(bool) & (frame["choice"].notna() if "choice" in frame.columns else True)
-    )
     clean = frame[frame["perturbation"] == "clean"].drop_duplicates(["attack", "item_id"])
     perturbed = frame[frame["perturbation"] != "clean"]
     paired = perturbed.merge(clean, on=["attack", "item_id"], suffixes=("", "_clean"))
-    flipped = paired[paired["_ok"] != paired["_ok_clean"]]
+    flipped = paired[paired["_correct"] != paired["_correct_clean"]]
     if flipped.empty:
         return []
     variant_ids = (
         flipped["variant_id"] if "variant_id" in flipped.columns else flipped["item_id"] + flipped["perturbation"]
     )
-    flipped = flipped.assign(_to_right=flipped["_ok"].astype(int), _key=variant_ids.astype(str).map(_order_key))
+    flipped = flipped.assign(_to_right=flipped["_correct"].astype(int), _key=variant_ids.astype(str).map(_order_key))
     flipped = flipped.sort_values(["attack", "perturbation", "severity", "_to_right", "_key"], kind="stable")
     chosen = flipped.groupby(["attack", "perturbation", "severity"], sort=False).head(per_perturbation)
     out = []
@@ -166,7 +161,7 @@ def flipped_examples(results: Any, per_perturbation: int = 5, run_dir: Path | No
                 perturbation=str(row["perturbation"]),
                 severity=int(row["severity"]),
                 item_id=str(row["item_id"]),
-                direction="to_right" if row["_ok"] else "to_wrong",
+                direction="to_right" if row["_correct"] else "to_wrong",
                 clean_html=clean_html,
                 perturbed_html=perturbed_html,
                 answer=str(row.get("answer") or ""),

@@ -10,7 +10,7 @@ import re
 from typing import Any, Callable, Mapping, TypeVar
 
 from .fmt import cell_label
-from .rundata import is_missing
+from .rundata import is_missing, scored_rows
 
 RED, BLUE, GREY, ORANGE = "#c0392b", "#2f6db5", "#8a8f98", "#d9822b"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -140,9 +140,7 @@ def reliability(results: Any, n_bins: int = 10) -> str | None:
         return None
     from ..stats.calibration import reliability_curve
 
-    frame = results
-    if "error" in frame.columns:
-        frame = frame[frame["error"].isna()]
+    frame = scored_rows(results)
     conf = frame["confidence"].astype(float)
     frame = frame[conf.notna() & (conf >= 0) & (conf <= 1)]
     if frame.empty:
@@ -158,10 +156,9 @@ def reliability(results: Any, n_bins: int = 10) -> str | None:
         part = frame[mask]
         if part.empty:
             continue
-        correct = part["correct"].astype(bool).to_numpy().copy()
-        if "choice" in part.columns:
-            correct &= part["choice"].notna().to_numpy()
-        curve = reliability_curve(part["confidence"].to_numpy(dtype=np.float64), correct, n_bins=n_bins)
+        curve = reliability_curve(
+            part["confidence"].to_numpy(dtype=np.float64), part["_correct"].to_numpy(dtype=bool), n_bins=n_bins
+        )
         ax.plot(
             100 * curve.mean_confidence,
             100 * curve.accuracy,

@@ -52,6 +52,16 @@ def summary_table(rows: Any) -> Any:
     return table.reset_index(drop=True)
 
 
+def scored_rows(results: Any) -> Any:
+    """The results rows without an error, with ``_correct``: right and parseable (an unparseable
+    answer counts as wrong, as in the stats layer)."""
+    frame = results[results["error"].isna()] if "error" in results.columns else results
+    correct = frame["correct"].astype(bool)
+    if "choice" in frame.columns:
+        correct = correct & frame["choice"].notna()
+    return frame.assign(_correct=correct)
+
+
 @dataclass
 class RunData:
     """What a report needs from one run folder. ``results`` loads on first use (it can be large)."""
