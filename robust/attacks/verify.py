@@ -97,24 +97,31 @@ class VerifyAttack(Attack):
         """ProbMed group accuracy vs per-question accuracy, per-question-type accuracy, yes-rate."""
         if results is None or len(results) == 0:
             return {}
-        probes = results[results["perturbation"].isin(QUESTIONS) & results["error"].isna()]
+        asked = results[results["perturbation"].isin(QUESTIONS)]
+        probes = asked[asked["error"].isna()]
         if not len(probes):
             return {}
-        groups = probes.groupby("group")["correct"].all()
+        # a group with an unanswered (errored) question has no ProbMed verdict: it is left out, not
+        # scored on the questions that happened to come back
+        incomplete = asked.loc[asked["error"].notna(), "group"].unique()
+        groups = probes[~probes["group"].isin(incomplete)].groupby("group")["correct"].all()
         clean = results[(results["perturbation"] == "clean") & results["error"].isna()]
-        per_question, group = float(probes["correct"].mean()), float(groups.mean())
+        per_question = float(probes["correct"].mean())
+        group = float(groups.mean()) if len(groups) else None
         yes = float((probes["choice"] == "A").mean())
+        scored = (f"{group:.1%} of items have every verification question right" if group is not None
+                  else "no item has all its verification questions answered")
         return {
-            "verdict": (f"ProbMed scoring: {group:.1%} of items have every verification question right, "
-                        f"against {per_question:.1%} of single questions; the model answers yes {yes:.1%} "
-                        "of the time."),
+            "verdict": (f"ProbMed scoring: {scored}, against {per_question:.1%} of single questions; "
+                        f"the model answers yes {yes:.1%} of the time."),
             "per_question_accuracy": per_question,
             "group_accuracy": group,
             "n_questions": int(len(probes)),
             "n_groups": int(len(groups)),
+            "n_groups_incomplete": int(len(incomplete)),
             "accuracy_by_question": {str(k): float(v)
                                      for k, v in probes.groupby("perturbation")["correct"].mean().items()},
             "yes_rate": yes,
             "multiple_choice_accuracy": float(clean["correct"].mean()) if len(clean) else None,
-            "inflation": per_question - group,
+            "inflation": per_question - group if group is not None else None,
         }

@@ -80,3 +80,20 @@ def test_probmed_scoring_punishes_a_yes_sayer() -> None:
     oracle = attack.metrics(_run(OracleModel(), attack.variants(items, seed=0)))
     assert oracle["group_accuracy"] == oracle["per_question_accuracy"] == 1.0
     assert set(oracle["accuracy_by_question"]) == set(QUESTIONS)
+
+
+def test_probmed_groups_with_an_errored_question_are_left_out() -> None:
+    # was: the errored question was dropped and the group scored on the rest (all right -> counted right)
+    from robust.items import Prediction
+    from robust.run.results import results_frame
+
+    items = vignettes(2)
+    variants = VerifyAttack().variants(items, seed=0)
+    broken = next(v for v in variants if v.source_id == items[0].id and v.perturbation == "verify_distractor")
+    pairs = [(v, Prediction(choice=None, error="timeout") if v is broken else Prediction(choice=v.item.answer))
+             for v in variants]
+    metrics = VerifyAttack().metrics(results_frame(pairs))
+    assert metrics["n_groups"] == 1 and metrics["n_groups_incomplete"] == 1 and metrics["group_accuracy"] == 1.0
+    only_broken = [(v, p) for v, p in pairs if v.source_id == items[0].id]
+    none = VerifyAttack().metrics(results_frame(only_broken))
+    assert none["group_accuracy"] is None and "no item has all" in none["verdict"]
