@@ -44,6 +44,13 @@ def test_severity_is_monotone_in_edit_distance(text: str, kind: str, seed: int) 
     assert nested[0] <= nested[1] <= nested[2]
 
 
+def test_when_every_eligible_word_is_edited_and_still_closer_the_severity_repeats_the_one_below() -> None:
+    # found by the property above: the whole plan at severity 3 came out closer (24) than severity 2 (30)
+    text = "patient ECG ECG reports patient patient reports ECG patient?"
+    graded = graded_noise(text, "word", [1, 2, 3], rng_for(1360, "x", "word"))
+    assert [graded[s][2] for s in (1, 2, 3)] == [8, 30, 30] and graded[3] == graded[2]
+
+
 def test_a_severity_does_not_depend_on_the_others_asked_for() -> None:
     text = "patient patient patient denies patient reports patient patient patient?"
     for seed in range(50):

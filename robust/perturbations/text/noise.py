@@ -193,7 +193,8 @@ def graded_noise(text: str, kind: str, severities: list[int],
 
     Severities nest, and the Levenshtein distance to ``text`` never decreases with severity: where
     it would (word swaps among repeated words can make a longer edit script cheaper to align),
-    further planned edits are applied until it does not."""
+    further planned edits are applied until it does not, and where even every eligible word
+    edited does not reach the distance below, the severity repeats the one below."""
     for severity in severities:
         if severity not in SEVERITY_FRACTION:
             raise ValueError(f"noise severity must be one of {sorted(SEVERITY_FRACTION)}, got {severity}")
@@ -202,23 +203,23 @@ def graded_noise(text: str, kind: str, severities: list[int],
     state = rng.bit_generator.state
     plan = plan_noise(text, kind, rng, max_words=words_to_touch(text, max(SEVERITY_FRACTION)))
     out: dict[int, tuple[str, list[NoiseEdit], int]] = {}
-    previous = 0
+    below: tuple[str, list[NoiseEdit], int] = (text, [], 0)
     for severity in ordered:
         n_words = words_to_touch(text, severity)
         noisy, edits = apply_plan(text, plan, n_words)
         distance = edit_distance(text, noisy)
-        while distance < previous:
+        while distance < below[2]:
             if len(edits) == len(plan):  # rare: plan the rest (same prefix, same generator state)
                 rng.bit_generator.state = state
                 longer = plan_noise(text, kind, rng)
-                if len(longer) == len(plan):
+                if len(longer) == len(plan):  # every eligible word is already edited: repeat the severity below
+                    noisy, edits, distance = below
                     break
                 plan = longer
             n_words += 1
             noisy, edits = apply_plan(text, plan, n_words)
             distance = edit_distance(text, noisy)
-        out[severity] = (noisy, edits, distance)
-        previous = distance
+        below = out[severity] = (noisy, edits, distance)
     return {severity: out[severity] for severity in sorted(set(severities))}
 
 
