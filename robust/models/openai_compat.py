@@ -358,11 +358,9 @@ class OpenAICompatible(BaseModel):
                         usage[key] += value
         except asyncio.CancelledError:
             raise
-        except (_Transient, _Permanent) as exc:
-            return Prediction(choice=None, error=self._scrub(str(exc)), latency=time.perf_counter() - began)
-        except Exception as exc:  # e.g. an unreadable image file: this item fails, the run goes on
-            return Prediction(choice=None, error=self._scrub(f"{type(exc).__name__}: {exc}"),
-                              latency=time.perf_counter() - began)
+        except Exception as exc:  # the last retry failed, or e.g. an unreadable image: this item fails, the run goes on
+            message = str(exc) if isinstance(exc, (_Transient, _Permanent)) else f"{type(exc).__name__}: {exc}"
+            return Prediction(choice=None, error=self._scrub(message), latency=time.perf_counter() - began)
         latency = time.perf_counter() - began
         extra: dict[str, Any] = {"usage": dict(usage), "finish_reason": finish[0] if len(finish) == 1 else finish}
         return self._prediction(item, texts, token_logprobs, latency, extra)

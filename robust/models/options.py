@@ -4,13 +4,8 @@ factory reads the ones it understands from its keyword options."""
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import Any
-
-#: flag dest names passed to model factories when set
-MODEL_OPTION_NAMES: list[str] = [
-    "device", "base_url", "api_key_env", "concurrency", "rpm", "timeout", "retries", "samples", "temperature",
-    "max_tokens", "completions", "logprobs", "template", "dtype", "batch_size", "generate", "continuation",
-]
 
 
 def _positive_int(text: str) -> int:
@@ -59,5 +54,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                        "(default) or the option text after the prompt")
 
 
+@functools.cache
+def model_option_names() -> tuple[str, ...]:
+    """The dest names of the flags above (every one defaults to None: unset flags stay out)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    add_model_arguments(parser)
+    return tuple(vars(parser.parse_args([])))
+
+
 def model_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {name: getattr(args, name) for name in MODEL_OPTION_NAMES if getattr(args, name, None) is not None}
+    """The model flags that were set, as keyword options for a model factory."""
+    return {name: getattr(args, name) for name in model_option_names() if getattr(args, name, None) is not None}
