@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..reports import fmt
     from ..reports.compare import compare_runs, comparison_verdict, render_comparison_html
+    from ..reports.html import write_text
 
     if not 0 < args.alpha < 1:
         raise UsageError("--alpha must be between 0 and 1")
@@ -64,11 +65,8 @@ def run(args: argparse.Namespace) -> int:
     for warning in comparison.warnings:
         print(f"note: {warning}", file=sys.stderr)
     print(comparison_verdict(comparison, args.alpha))
-    out = Path(args.out) if args.out else Path(args.run_b) / "compare.html"
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_comparison_html(comparison, args.alpha), encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {out}: {exc}") from None
+    out = write_text(
+        Path(args.out) if args.out else Path(args.run_b) / "compare.html", render_comparison_html(comparison, args.alpha)
+    )
     print(f"comparison page: {out}")
     return 0

@@ -25,8 +25,6 @@ def add_parser(sub: Any, argv: Sequence[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ..reports.gates import evaluate, load_policy
     from ..reports.rundata import RunData
 
@@ -35,15 +33,10 @@ def run(args: argparse.Namespace) -> int:
     checks = evaluate(rules, data.table)
     failed = [c for c in checks if not c.passed]
     if args.junit:
-        from ..errors import UsageError
+        from ..reports.html import write_text
         from ..reports.junit import junit_xml
 
-        try:
-            Path(args.junit).write_text(
-                junit_xml(checks, suite=f"robust.gate.{data.get('attack', 'run')}"), encoding="utf-8"
-            )
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.junit}: {exc}") from None
+        write_text(args.junit, junit_xml(checks, suite=f"robust.gate.{data.get('attack', 'run')}"))
     if not args.quiet:
         for check in checks:
             if check.passed:

@@ -33,6 +33,7 @@ def add_parser(sub: Any, argv: Sequence[str]) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..reports import SUFFIXES, load_policy, render
+    from ..reports.html import write_text
 
     if args.policy and args.fmt != "junit":
         raise UsageError("--policy applies to --format junit only (use `robust gate` to check a policy)")
@@ -41,11 +42,6 @@ def run(args: argparse.Namespace) -> int:
     if args.out == "-":
         sys.stdout.write(text)
         return 0
-    path = Path(args.out) if args.out else Path(args.run_dir) / SUFFIXES[args.fmt]
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc}") from None
+    path = write_text(Path(args.out) if args.out else Path(args.run_dir) / SUFFIXES[args.fmt], text)
     print(path)
     return 0

@@ -378,22 +378,25 @@ def render_session(runs: Sequence[RunData], heading: str = "Robustness runs") ->
 def write_report(run_dir: Path, path: Path) -> Path:
     """Render ``run_dir``'s report.html to ``path`` (called at the end of every run)."""
     html = render_report(RunData.load(run_dir))
-    return _write(Path(path), html)
+    return write_text(Path(path), html)
 
 
 def write_session_report(run_dirs: Iterable[Path], path: Path, heading: str = "Robustness runs") -> Path:
     html = render_session([RunData.load(d) for d in run_dirs], heading)
-    return _write(Path(path), html)
+    return write_text(Path(path), html)
 
 
-def _write(path: Path, text: str) -> Path:
+def write_text(path: str | Path, text: str) -> Path:
+    """Write any report file (parent folders made, replaced atomically); an OS error is a one-line
+    usage error rather than a traceback."""
     from ..errors import UsageError
 
+    path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     except OSError as exc:
-        raise UsageError(f"cannot write the report to {path}: {exc}") from None
+        raise UsageError(f"cannot write {path}: {exc}") from None
     return path
