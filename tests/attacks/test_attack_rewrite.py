@@ -74,6 +74,14 @@ def test_abbreviations_expand_and_contract_back() -> None:
     assert expand_abbreviations("Stage IV disease, a CTA")[1] == []  # IV and substrings are left alone
 
 
+def test_user_abbreviations_are_replaced_literally() -> None:
+    # a backslash in a user's expansion was read as a regex escape ("bad escape \\d")
+    table = {"DM2": r"diabetes mellitus type 2 \d"}
+    expanded, _ = expand_abbreviations("History of DM2.", table)
+    assert expanded == r"History of diabetes mellitus type 2 \d."
+    assert contract_abbreviations(expanded, table)[0] == "History of DM2."
+
+
 def test_reorder_keeps_the_opening_and_the_question_in_place() -> None:
     for item in vignettes(20):
         text, order = reorder_findings(item.question, rng_for(0, item.id, "reorder"))

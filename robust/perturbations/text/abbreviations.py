@@ -37,7 +37,7 @@ def expand_abbreviations(text: str, table: Mapping[str, str] | None = None) -> t
     for short in sorted(table, key=len, reverse=True):
         pattern = re.compile(rf"(?<![\w-]){re.escape(short)}(?![\w-])")
         if pattern.search(text):
-            text = pattern.sub(table[short], text)
+            text = pattern.sub(lambda _: table[short], text)  # literal: no backslash escapes
             changes.append({"from": short, "to": table[short]})
     return text, changes
 
@@ -52,6 +52,6 @@ def contract_abbreviations(text: str, table: Mapping[str, str] | None = None) ->
         seen.add(long.lower())
         pattern = re.compile(rf"(?<![\w-]){re.escape(long)}(?![\w-])", re.IGNORECASE)
         if pattern.search(text):
-            text = pattern.sub(short, text)
+            text = pattern.sub(lambda _: short, text)
             changes.append({"from": long, "to": short})
     return text, changes
