@@ -375,9 +375,10 @@ def render_session(runs: Sequence[RunData], heading: str = "Robustness runs") ->
     )
 
 
-def write_report(run_dir: Path, path: Path) -> Path:
-    """Render ``run_dir``'s report.html to ``path`` (called at the end of every run)."""
-    html = render_report(RunData.load(run_dir))
+def write_report(run_dir: Path, path: Path, data: RunData | None = None) -> Path:
+    """Render ``run_dir``'s report.html to ``path`` (called at the end of every run). ``data``
+    is the run still in memory, so a run just finished is not read back from disk."""
+    html = render_report(data if data is not None else RunData.load(run_dir))
     return write_text(Path(path), html)
 
 

@@ -51,11 +51,15 @@ class Run:
     summary_json: dict[str, Any]
     out_dir: Path
     counters: RunCounters
+    config_record: dict[str, Any] = field(default_factory=dict)  # what config.json holds
 
     def report(self, path: str | Path | None = None) -> Path:
         from ..reports import write_report
+        from ..reports.rundata import RunData
 
-        return write_report(self.out_dir, Path(path) if path is not None else self.out_dir / "report.html")
+        data = RunData.from_frames(self.out_dir, self.config_record, self.summary_json, self.results) \
+            if self.config_record else None
+        return write_report(self.out_dir, Path(path) if path is not None else self.out_dir / "report.html", data)
 
     def assert_robust(self, max_drop: float = 0.05, alpha: float = 0.05, perturbations: Sequence[str] | str | None = None,
                       strict: bool = False) -> None:
@@ -210,7 +214,7 @@ def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tup
     summary_json["attack_metrics"] = json_safe(dict(attack.metrics(frame)))
     _write_json(out_dir / "summary.json", summary_json)
     run = Run(config=config or RunConfig(), items=items, results=frame, summary=summary, summary_json=summary_json,
-              out_dir=out_dir, counters=counters)
+              out_dir=out_dir, counters=counters, config_record=config_record)
     run.report()
     return run
 
