@@ -161,6 +161,11 @@ def p_value_test(control_wrong: Sequence[bool], alpha: float) -> dict[str, Any]:
             "significant": result.significant}
 
 
+def _spec(model: Any, default: str) -> Any:
+    """What config.json records for a model given as a spec string or as an object (its ``spec``)."""
+    return model if model is None or isinstance(model, str) else getattr(model, "spec", default)
+
+
 @dataclass
 class _State:
     added: tuple[tuple[str, int], ...]
@@ -276,14 +281,13 @@ class MedFuzzAttack(Attack):
                    store=getattr(args, "store", None))
 
     def options(self) -> Mapping[str, Any]:
-        attacker = self.attacker if isinstance(self.attacker, str) or self.attacker is None else \
-            getattr(self.attacker, "spec", type(self.attacker).__name__)
+        attacker = _spec(self.attacker, type(self.attacker).__name__)
         return {"max_turns": self.max_turns, "attacker": attacker or f"offline-{self.search}",
                 "beam_width": self.beam_width, "candidates": self.candidates, "controls": self.controls,
                 "alpha": self.alpha, "statistic": self.statistic, "characteristics": self.pool.path,
                 "characteristics_version": self.pool.version, "max_length_ratio": self.max_length_ratio,
-                "min_recall": self.min_recall, "judge": self.judge if isinstance(self.judge, (str, type(None)))
-                else getattr(self.judge, "spec", "judge"), "attacker_template": ATTACKER_TEMPLATE_VERSION,
+                "min_recall": self.min_recall, "judge": _spec(self.judge, "judge"),
+                "attacker_template": ATTACKER_TEMPLATE_VERSION,
                 "significance": "p = (1 + #controls wrong) / (N + 1), significant when p <= alpha"}
 
     def perturbation_names(self) -> list[str]:
