@@ -12,7 +12,6 @@ Two ways to join the recorded answers to the bench:
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -137,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     from ..benches.generic import parse_mapping
     from ..errors import UsageError
     from ..models.replay import ReplayModel
-    from ..run.experiment import _write_json, default_out_dir, file_sha256, finish, versions
+    from ..run.experiment import _write_json, file_sha256, finish, make_run_dir, start_record
     from ..run.runner import RunCounters
     from ._console import print_summary
 
@@ -168,7 +167,6 @@ def run(args: argparse.Namespace) -> int:
             store.close()
         counters = runner.counters
         analysed = len(pairs)
-        attack_options: Mapping[str, Any] = dict(attack.options())
     else:
         pairs = pairs_from_records(model.records, by_id, path)
         seen = {v.source_id for v, _ in pairs}
@@ -177,21 +175,11 @@ def run(args: argparse.Namespace) -> int:
         label = next((v.attack for v, _ in pairs if not v.is_clean), "replay")
         attack = _recorded_attack(names, label)
         analysed = counters.cache_hits = len(model.records)  # a clean answer may serve several attacks
-        attack_options = {}
-    out_dir = Path(args.out) if args.out else default_out_dir(args.bench, "analyze")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create the run folder {out_dir}: {exc}") from None
-    config_record: dict[str, Any] = {
-        "command": ["robust", *sys.argv[1:]], "bench": args.bench, "data": str(data_path),
-        "data_sha256": file_sha256(Path(data_path)), "bundled_sample": bundled, "limit": args.limit,
-        "seed": args.seed, "model": model.spec, "fingerprint": dict(model.fingerprint()),
-        "predictions": str(path), "predictions_sha256": file_sha256(path), "attack": attack.name,
-        "attack_options": attack_options, "versions": versions(),
-        "started": _dt.datetime.fromtimestamp(started, _dt.UTC).isoformat(timespec="seconds"),
-        "status": "running",
-    }
+    out_dir = make_run_dir(args.out, args.bench, "analyze")
+    config_record = start_record(
+        command=["robust", *getattr(args, "argv", sys.argv[1:])], bench=args.bench, data_path=Path(data_path),
+        bundled=bundled, limit=args.limit, seed=args.seed, model=model, attack=attack, started=started,
+        predictions=str(path), predictions_sha256=file_sha256(path))
     _write_json(out_dir / "config.json", config_record)
     result = finish(config_record, items, pairs, counters, out_dir, started, attack)
     if args.quiet:

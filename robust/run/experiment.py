@@ -86,6 +86,31 @@ def default_out_dir(bench: str, attack: str) -> Path:
     return Path("runs") / f"{stamp}-{bench}-{attack}"
 
 
+def make_run_dir(out: str | Path | None, bench: str, label: str) -> Path:
+    """The run folder (``--out``, else a timestamped one under runs/), created now."""
+    out_dir = Path(out) if out else default_out_dir(bench, label)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the run folder {out_dir}: {exc}") from None
+    return out_dir
+
+
+def start_record(*, command: Sequence[str], bench: str, data_path: Path, bundled: bool, limit: int | None,
+                 seed: int, model: Model, attack: Attack, started: float, **extra: Any) -> dict[str, Any]:
+    """What config.json says before any model call: enough to reproduce the run."""
+    record: dict[str, Any] = {
+        "command": list(command), "bench": bench, "data": str(data_path), "data_sha256": file_sha256(data_path),
+        "bundled_sample": bundled, "limit": limit, "seed": seed, "model": model.spec,
+        "fingerprint": dict(model.fingerprint()), "attack": attack.name, "attack_options": dict(attack.options()),
+    }
+    record.update(extra)
+    record["versions"] = versions()
+    record["started"] = _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds")
+    record["status"] = "running"
+    return record
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -142,20 +167,11 @@ def execute(
     attack = attack or build_attack(config.attack, config.attack_options)
     attack.check(items)
     model = model or load_model(config.model, **dict(config.model_options))
-    out_dir = Path(config.out) if config.out else default_out_dir(config.bench, config.attack)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create the run folder {out_dir}: {exc}") from None
-    config_record: dict[str, Any] = {
-        "command": list(config.command), "bench": config.bench, "data": str(data_path),
-        "data_sha256": file_sha256(data_path), "bundled_sample": bundled, "mapping": dict(config.mapping or {}),
-        "limit": config.limit, "seed": config.seed, "noise_floor": config.noise_floor, "model": model.spec,
-        "fingerprint": dict(model.fingerprint()),
-        "attack": attack.name, "attack_options": dict(attack.options()), "versions": versions(),
-        "started": _dt.datetime.fromtimestamp(started, _dt.timezone.utc).isoformat(timespec="seconds"),
-        "status": "running",
-    }
+    out_dir = make_run_dir(config.out, config.bench, config.attack)
+    config_record = start_record(
+        command=config.command, bench=config.bench, data_path=data_path, bundled=bundled, limit=config.limit,
+        seed=config.seed, model=model, attack=attack, started=started,
+        mapping=dict(config.mapping or {}), noise_floor=config.noise_floor)
     _write_json(out_dir / "config.json", config_record)
     store = ResponseStore(config.store)
     config_record["store"] = str(store.path)
