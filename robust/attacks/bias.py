@@ -10,6 +10,7 @@ from ..errors import UsageError
 from ..items import Example, Item, Variant
 from ..perturbations.text.bias import BIASES, TemplateSet, inject_bias, load_templates
 from ..seeding import rng_for
+from ._choices import parse_names
 from .base import Attack
 
 MITIGATIONS = ("none", "education", "one-shot", "few-shot")
@@ -19,17 +20,16 @@ class BiasAttack(Attack):
     name: ClassVar[str] = "bias"
     summary: ClassVar[str] = "BiasMedQA: 7 cognitive biases pointing at a wrong option; mitigations"
 
-    def __init__(self, biases: Sequence[str] | None = None, mitigation: str = "none", templates: str | None = None) -> None:
+    def __init__(self, biases: str | Sequence[str] | None = None, mitigation: str = "none",
+                 templates: str | None = None) -> None:
         self.templates: TemplateSet = load_templates(templates)
         available = list(self.templates.biases)
-        chosen = list(biases) if biases else [b for b in BIASES if b in available] + [b for b in available if b not in BIASES]
-        for bias in chosen:
-            if bias not in available:
-                import difflib
-
-                close = difflib.get_close_matches(bias, available, n=1)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
-                raise UsageError(f"unknown bias '{bias}'.{hint} Valid biases: {', '.join(available)}")
+        in_paper_order = [b for b in BIASES if b in available] + [b for b in available if b not in BIASES]
+        if isinstance(biases, str):
+            biases = biases.replace("-", "_")
+        elif biases is not None:
+            biases = [b.replace("-", "_") for b in biases]
+        chosen = parse_names(biases, in_paper_order, "--biases")
         if mitigation not in MITIGATIONS:
             raise UsageError(f"unknown mitigation '{mitigation}'; valid: {', '.join(MITIGATIONS)}")
         self.biases = chosen
@@ -45,8 +45,7 @@ class BiasAttack(Attack):
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "BiasAttack":
-        biases = [b.strip().replace("-", "_") for b in args.biases.split(",") if b.strip()] if args.biases else None
-        return cls(biases=biases, mitigation=args.mitigation, templates=args.templates)
+        return cls(biases=args.biases, mitigation=args.mitigation, templates=args.templates)
 
     def options(self) -> Mapping[str, Any]:
         return {"biases": self.biases, "mitigation": self.mitigation, "templates": self.templates.path,

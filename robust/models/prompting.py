@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..items import Example, Item
+from ..yamlfile import read_yaml
 
 BUILTIN_VERSION = "mcq-v1"
 
@@ -122,14 +123,7 @@ def load_template(path: str | Path | None) -> PromptTemplate:
     if path is None or str(path) in ("", "builtin"):
         return DEFAULT_TEMPLATE
     file = Path(path)
-    try:
-        import yaml
-
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read the prompt template ({exc.strerror})", path=file) from None
-    except Exception as exc:  # yaml.YAMLError and friends
-        raise InputError(f"not valid YAML ({exc})".splitlines()[0], path=file) from None
+    data = read_yaml(file)
     if not isinstance(data, dict):
         raise InputError("a prompt template is a mapping with keys " + ", ".join(_FIELDS), path=file)
     unknown = sorted(set(data) - set(_FIELDS))

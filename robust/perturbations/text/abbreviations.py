@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ...errors import InputError
-from .pools import read_yaml
+from ...yamlfile import read_yaml
 
 DEFAULT_ABBREVIATIONS = Path(__file__).with_name("abbreviations.yaml")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ...errors import InputError
+from ...yamlfile import read_yaml
 from .sentences import insert_after_first_sentence
 
 DEFAULT_TEMPLATES = Path(__file__).with_name("bias_templates.yaml")
@@ -39,19 +40,8 @@ class TemplateSet:
 
 def load_templates(path: str | Path | None = None) -> TemplateSet:
     """Read and validate a template file; every problem names the file and the field."""
-    import yaml
-
     file = Path(path) if path is not None else DEFAULT_TEMPLATES
-    if not file.exists():
-        raise InputError("template file not found", path=file)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError("not valid UTF-8", path=file) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML ({getattr(exc, 'problem', exc)})", path=file,
-                         line=mark.line + 1 if mark is not None else None) from None
+    data = read_yaml(file)
     if not isinstance(data, dict) or not isinstance(data.get("biases"), dict) or not data["biases"]:
         raise InputError("expected a mapping with a non-empty 'biases' mapping", path=file, field="biases")
     biases: dict[str, BiasTemplate] = {}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from ...errors import InputError
+from ...yamlfile import read_yaml
 from .sentences import insert_after_first_sentence, split_sentences
 
 HERE = Path(__file__).parent
@@ -30,22 +31,6 @@ class SentencePool:
     version: str
     categories: Mapping[str, tuple[str, ...]]
     path: str
-
-
-def read_yaml(file: Path) -> object:
-    """A YAML data file; a missing, undecodable or malformed file raises an InputError naming it."""
-    import yaml
-
-    if not file.exists():
-        raise InputError("file not found", path=file)
-    try:
-        return yaml.safe_load(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError("not valid UTF-8", path=file) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML ({getattr(exc, 'problem', exc)})", path=file,
-                         line=mark.line + 1 if mark is not None else None) from None
 
 
 def _check_sentence(text: object, file: Path, field: str) -> str:
