@@ -27,7 +27,6 @@ from scipy import stats as sstats
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from robust.stats import (  # noqa: E402
-    bootstrap_mean,
     expected_calibration_error,
     expected_calibration_error_from_probabilities,
     paired_bootstrap_difference,

@@ -45,7 +45,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
                      "run the model clean and perturbed, report paired, statistically tested deltas.")
     parser.add_argument("--version", action="version", version=f"robust {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module_name in COMMANDS.items():
+    for module_name in COMMANDS.values():
         if not _available(module_name):
             continue
         module = importlib.import_module(module_name)

@@ -104,7 +104,7 @@ def severity(table: Any) -> str | None:
     has_shift = graded["calibration_shift_perturbed"].notna().any()
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2 if has_shift else 1, figsize=(8.5 if has_shift else 5.0, 3.2), squeeze=False)
-    for (attack, perturbation), group in graded.groupby(["attack", "perturbation"], sort=True):
+    for (_attack, perturbation), group in graded.groupby(["attack", "perturbation"], sort=True):
         group = group.sort_values("severity")
         clean_acc = group["accuracy_clean"].dropna()
         x = [0, *group["severity"].tolist()]
