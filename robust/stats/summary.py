@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from robust.jsonsafe import json_safe
 from robust.stats._pairing import PairedCell, clean_rows, iter_cells, normalize
 from robust.stats._rng import generator
 from robust.stats.bootstrap import (
@@ -352,8 +353,8 @@ class RunSummary:
         """JSON-ready dict; NaN becomes None so no report prints 'nan'."""
 
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-            out = frame.astype(object).where(frame.notna(), None).to_dict("records")
-            return [{str(k): _plain(v) for k, v in r.items()} for r in out]
+            out: list[dict[str, Any]] = json_safe(frame.to_dict("records"))
+            return out
 
         return {
             "correction": self.correction,
@@ -365,12 +366,6 @@ class RunSummary:
             "noise_floor": records(self.noise_floor),
             "trends": records(self.trends),
         }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def build_summary(
