@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .imaging.refs import image_key
+
 Json = Any
 
 
@@ -62,14 +64,8 @@ class Item:
             "context": self.context,
             "instruction": self.instruction,
             "examples": [dataclasses.asdict(e) | {"options": dict(e.options)} for e in self.examples],
-            "images": [str(i) if not hasattr(i, "tobytes") else _array_digest(i) for i in self.images],
+            "images": [image_key(i) for i in self.images],
         }
-
-
-def _array_digest(array: Any) -> str:
-    import hashlib
-
-    return "array:" + hashlib.sha1(array.tobytes()).hexdigest()
 
 
 @dataclass(frozen=True)
