@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping, cast
 
 from ..errors import UsageError
 from ..items import Item
 from ..registry import Registry
-from .base import Bench
+from .base import Bench, ImageBench
+
+if TYPE_CHECKING:
+    from ..imaging.resolve import ImageOptions
 
 BENCHES: Registry[type[Bench]] = Registry("bench", "robust.benches", plural="benches")
 BENCHES.add("medqa", "robust.benches.medqa:MedQA", "MedQA US JSON Lines (bundled: 128 original sample vignettes)")
@@ -24,9 +28,13 @@ def get_bench(name: str) -> Bench:
 
 
 def load_bench(
-    name: str, data: str | Path | None = None, *, mapping: Mapping[str, str] | None = None, limit: int | None = None
+    name: str, data: str | Path | None = None, *, mapping: Mapping[str, str] | None = None, limit: int | None = None,
+    images: "ImageOptions | None" = None,
 ) -> tuple[list[Item], Path, bool]:
-    """Load a named bench; returns (items, the file read, whether it is the bundled sample)."""
+    """Load a named bench; returns (items, the file read, whether it is the bundled sample).
+
+    ``images`` (``--images``, ``--slice``, ``--pixel-limit``, ``--allow-outside-images``) reaches
+    loaders whose ``load`` accepts an ``images`` keyword; text-only loaders are called as before."""
     bench = get_bench(name)
     if data is None:
         if bench.default_data is None:
@@ -34,7 +42,10 @@ def load_bench(
         path, bundled = bench.default_data, True
     else:
         path, bundled = Path(data), False
-    items = bench.load(path, mapping=mapping)
+    if images is not None and accepts_images(bench):
+        items = cast(ImageBench, bench).load(path, mapping=mapping, images=images)
+    else:
+        items = bench.load(path, mapping=mapping)
     if limit is not None:
         if limit < 1:
             raise UsageError("--limit must be at least 1")
@@ -42,4 +53,13 @@ def load_bench(
     return items, path, bundled
 
 
-__all__ = ["BENCHES", "Bench", "get_bench", "load_bench"]
+def accepts_images(bench: Bench) -> bool:
+    """Whether ``bench.load`` takes the ``images`` keyword (image benches) — older loaders don't."""
+    try:
+        parameters = inspect.signature(bench.load).parameters
+    except (TypeError, ValueError):
+        return False
+    return "images" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+__all__ = ["BENCHES", "Bench", "ImageBench", "accepts_images", "get_bench", "load_bench"]

@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol
 
 from ..errors import InputError
 from ..items import Item
 
+if TYPE_CHECKING:
+    from ..imaging.resolve import ImageOptions
+
 
 class Bench(Protocol):
-    """Loads a benchmark file into Items. ``default_data`` is a bundled sample (or None)."""
+    """Loads a benchmark file into Items. ``default_data`` is a bundled sample (or None).
+
+    Loaders of benches with images also accept ``images: ImageOptions | None = None`` and turn
+    each image field into an ``ImageRef`` with ``robust.imaging.resolve_image`` (``load_bench``
+    passes it only to loaders whose signature has it, so text-only loaders need not change)."""
 
     name: str
     default_data: Path | None
 
     def load(self, path: Path, *, mapping: Mapping[str, str] | None = None) -> list[Item]: ...
+
+
+class ImageBench(Bench, Protocol):
+    """A bench whose items carry images: ``load`` takes the run's image options."""
+
+    def load(self, path: Path, *, mapping: Mapping[str, str] | None = None,
+             images: "ImageOptions | None" = None) -> list[Item]: ...
 
 
 def content_id(prefix: str, question: str, options: Mapping[str, str]) -> str:
@@ -56,6 +70,7 @@ def make_item(
     context: str = "",
     meta: Mapping[str, Any] | None = None,
     answer_field: str = "answer",
+    images: tuple[Any, ...] = (),
 ) -> Item:
     if len(options) < 2:
         raise InputError(f"needs at least 2 options, found {len(options)}", path=path, line=line, field="options")
@@ -67,4 +82,5 @@ def make_item(
             f"answer {answer!r} is not among the options ({', '.join(options)})", path=path, line=line, field=answer_field
         )
     full_meta = {"source": f"{path.name}:{line}"} | dict(meta or {})
-    return Item(id=item_id, question=question.strip(), options=dict(options), answer=answer, context=context, meta=full_meta)
+    return Item(id=item_id, question=question.strip(), options=dict(options), answer=answer, context=context,
+                images=tuple(images), meta=full_meta)

@@ -1,26 +1,32 @@
 """Any multiple-choice benchmark in JSON Lines or CSV, through a column mapping.
 
-``--map question=stem,answer=label,options=opt_a|opt_b|opt_c,id=qid,context=notes``
+``--map question=stem,answer=label,options=opt_a|opt_b|opt_c,id=qid,context=notes,image=img,modality=mod``
 
 - ``options`` names one column holding a dict (key -> text) or a list, or several columns
   joined by ``|`` (keys become A, B, C ...).
 - ``answer`` may hold an option key, an option's text, or an index (0-based unless
   ``answer_base=1``).
+- ``image`` names a column holding one image path, a list of them or ``a.png|b.png`` (paths are
+  resolved under ``--images DIR``, default the file's folder), or inline bytes / ``{"bytes", "path"}``;
+  ``modality`` a column saying "ct", "mri", "xray", "pathology" ... (goes to ``meta`` and the refs).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import InputError, UsageError
 from ..items import Item
 from ._io import iter_csv, iter_jsonl
 from .base import content_id, finalize, make_item
 
+if TYPE_CHECKING:
+    from ..imaging.resolve import ImageOptions
+
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-KNOWN_KEYS = {"id", "question", "answer", "options", "context", "answer_base", "meta"}
+KNOWN_KEYS = {"id", "question", "answer", "options", "context", "answer_base", "meta", "image", "modality"}
 
 
 def parse_mapping(text: str | None) -> dict[str, str]:
@@ -44,7 +50,8 @@ class Generic:
     default_data: Path | None = None
     format = "generic"
 
-    def load(self, path: Path, *, mapping: Mapping[str, str] | None = None) -> list[Item]:
+    def load(self, path: Path, *, mapping: Mapping[str, str] | None = None,
+             images: "ImageOptions | None" = None) -> list[Item]:
         mapping = dict(mapping or {})
         unknown = set(mapping) - KNOWN_KEYS - {"cop_base"}
         if unknown:
@@ -53,14 +60,17 @@ class Generic:
             rows: Any = ((line, row) for line, row in iter_csv(path, header=True))
         else:
             rows = iter_jsonl(path)
-        return finalize(self._records(path, rows, mapping), path)
+        return finalize(self._records(path, rows, mapping, images), path)
 
-    def _records(self, path: Path, rows: Any, mapping: dict[str, str]):  # type: ignore[no-untyped-def]
+    def _records(self, path: Path, rows: Any, mapping: dict[str, str],  # type: ignore[no-untyped-def]
+                 image_options: "ImageOptions | None" = None):
         q_col = mapping.get("question", "question")
         a_col = mapping.get("answer", "answer")
         o_spec = mapping.get("options", "options")
         id_col = mapping.get("id", "id")
         c_col = mapping.get("context")
+        i_col = mapping.get("image")
+        m_col = mapping.get("modality")
         base = int(mapping.get("answer_base", "0"))
         for line, record in rows:
             if q_col not in record or record[q_col] in (None, ""):
@@ -72,10 +82,46 @@ class Generic:
             explicit = id_col in record and record[id_col] not in (None, "")
             item_id = str(record[id_col]) if explicit else content_id("item", str(record[q_col]), options)
             context = str(record.get(c_col) or "") if c_col else ""
+            modality = _modality(record, m_col, path, line)
+            refs: tuple[Any, ...] = ()
+            if i_col:
+                from ..imaging.resolve import resolve_images
+
+                if i_col not in record:
+                    raise InputError("missing", path=path, line=line, field=i_col)
+                refs = resolve_images(_maybe_json_list(record[i_col]), options=image_options, path=path, line=line,
+                                      field=i_col, modality=modality)
+                if not refs:
+                    raise InputError("no image given", path=path, line=line, field=i_col)
             yield line, make_item(
                 path=path, line=line, item_id=item_id, question=str(record[q_col]), options=options,
-                answer=answer, context=context, answer_field=a_col,
+                answer=answer, context=context, answer_field=a_col, images=refs,
+                meta={"modality": modality} if modality else None,
             ), explicit
+
+
+def _modality(record: Mapping[str, Any], column: str | None, path: Path, line: int) -> str | None:
+    if not column:
+        return None
+    if column not in record:
+        raise InputError("missing", path=path, line=line, field=column)
+    value = record[column]
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"expected text, got {type(value).__name__}", path=path, line=line, field=column)
+    return value.strip().lower() or None
+
+
+def _maybe_json_list(value: Any) -> Any:
+    """A CSV cell holding a JSON list of paths is a list."""
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            return value
+        return parsed if isinstance(parsed, list) else value
+    return value
 
 
 def _options(record: Mapping[str, Any], spec: str, path: Path, line: int) -> dict[str, str]:

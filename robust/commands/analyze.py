@@ -33,6 +33,9 @@ def add_parser(sub: Any, argv: Sequence[str]) -> None:
     parser.add_argument("--limit", type=int, help="use only the first N items of the bench")
     parser.add_argument("--out", help="run folder (default runs/<timestamp>-<bench>-analyze)")
     parser.add_argument("--quiet", action="store_true", help="no table; print only the run folder")
+    from .attack import add_image_arguments
+
+    add_image_arguments(parser)
     if argv and argv[0] == "analyze":
         from .attack import _attack_name
 
@@ -134,6 +137,7 @@ def pairs_from_records(records: Sequence[Any], items: Mapping[str, Any], path: P
 def run(args: argparse.Namespace) -> int:
     from ..benches import load_bench
     from ..benches.generic import parse_mapping
+    from .attack import image_options_from_args
     from ..errors import UsageError
     from ..models.replay import ReplayModel
     from ..run.experiment import _write_json, file_sha256, finish, make_run_dir, start_record
@@ -144,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     model = ReplayModel(path)
     bench_items, data_path, bundled = load_bench(args.bench, args.data, mapping=parse_mapping(args.mapping),
+                                                 images=image_options_from_args(args),
                                                  limit=args.limit)
     by_id = {item.id: item for item in bench_items}
     counters = RunCounters()

@@ -29,9 +29,42 @@ def add_common_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="run folder (default runs/<timestamp>-<bench>-<attack>)")
     parser.add_argument("--store", help="response store file (default $ROBUST_STORE or ~/.cache/robust/responses.sqlite)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or table; print only the run folder")
+    add_image_arguments(parser)
     from ..models.options import add_model_arguments
 
     add_model_arguments(parser)
+
+
+def add_image_arguments(parser: argparse.ArgumentParser) -> None:
+    """How a bench's image fields are resolved and read (see docs/models.md, "Images in")."""
+    group = parser.add_argument_group("images")
+    group.add_argument("--images", metavar="DIR",
+                       help="folder the bench's relative image paths are resolved under (default: the bench file's folder)")
+    group.add_argument("--allow-outside-images", action="store_true",
+                       help="accept image paths that escape the image folder (.., absolute paths, symlinks out)")
+    group.add_argument("--slice", dest="image_slice", metavar="AXIS:INDEX",
+                       help="NIfTI slice (axial|coronal|sagittal|0|1|2):INDEX[:VOLUME], or frame:N of a multi-frame "
+                            "DICOM (default: the middle axial slice, the first frame)")
+    group.add_argument("--pixel-limit", type=int, metavar="N",
+                       help="refuse images with more than N pixels, checked before decoding (default 100000000)")
+
+
+def image_options_from_args(args: argparse.Namespace) -> Any:
+    """The ``ImageOptions`` the image flags ask for (defaults when a verb lacks them)."""
+    from pathlib import Path
+
+    from ..errors import UsageError
+    from ..imaging.resolve import ImageOptions
+
+    root = getattr(args, "images", None)
+    limit = getattr(args, "pixel_limit", None)
+    if limit is not None and limit < 1:
+        raise UsageError("--pixel-limit must be at least 1")
+    if root is not None and not Path(root).is_dir():
+        raise UsageError(f"--images {root}: not a folder")
+    return ImageOptions(root=Path(root) if root is not None else None,
+                        allow_outside=bool(getattr(args, "allow_outside_images", False)),
+                        slice=getattr(args, "image_slice", None), pixel_limit=limit)
 
 
 def add_parser(sub: Any, argv: Sequence[str]) -> None:
@@ -61,6 +94,7 @@ def config_from_args(args: argparse.Namespace, attack: str) -> Any:
     return RunConfig(bench=args.bench, attack=attack, model=args.model, data=args.data,
                      mapping=parse_mapping(args.mapping), limit=args.limit, seed=args.seed, out=args.out,
                      store=args.store, model_options=model_options(args), noise_floor=args.noise_floor,
+                     images=image_options_from_args(args),
                      command=["robust", *getattr(args, "argv", sys.argv[1:])])
 
 

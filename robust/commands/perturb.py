@@ -32,6 +32,9 @@ def add_parser(sub: Any, argv: Sequence[str]) -> None:
     parser.add_argument("--model", default="minilm", help="target model for adaptive attacks (medfuzz; default minilm)")
     parser.add_argument("--store", help="response store for adaptive attacks (default $ROBUST_STORE or ~/.cache)")
     parser.add_argument("--quiet", action="store_true", help="print only the output path")
+    from .attack import add_image_arguments
+
+    add_image_arguments(parser)
     if argv and argv[0] == "perturb":
         from ..attacks import ATTACKS
         from ..errors import RobustError
@@ -126,9 +129,11 @@ def run(args: argparse.Namespace) -> int:
     from ..attacks import ATTACKS
     from ..benches import BENCHES, load_bench
     from ..benches.generic import parse_mapping
+    from .attack import image_options_from_args
 
     attack = ATTACKS.load(args.attack).from_args(args)
-    items, data_path, bundled = load_bench(args.bench, args.data, mapping=parse_mapping(args.mapping), limit=args.limit)
+    items, data_path, bundled = load_bench(args.bench, args.data, mapping=parse_mapping(args.mapping), limit=args.limit,
+                                           images=image_options_from_args(args))
     attack.check(items)
     variants = [v for v in _variants(args, attack, items) if args.include_clean or not v.is_clean]
     bench = BENCHES.load(args.bench)

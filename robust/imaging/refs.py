@@ -92,6 +92,30 @@ class BytesImage(ImageRef):
         return self.name
 
 
+@dataclass(frozen=True, eq=True)
+class UrlImage(ImageRef):
+    """A remote image the model's server fetches itself (an http(s) URL in a bench file).
+
+    The OpenAI-compatible adapter passes the URL through; nothing else can read it, because
+    ``robust`` makes no network requests of its own: ``load()`` is an input error. Its key is the
+    URL, so a cached answer follows the URL, not the pixels behind it."""
+
+    url: str
+    modality: str | None = None
+
+    def load(self) -> "np.ndarray":
+        from ..errors import InputError
+
+        raise InputError("a remote image URL cannot be read locally (robust makes no network requests); "
+                         "download it and point the bench at the file", path=self.url)
+
+    def key(self) -> str:
+        return "url:" + self.url
+
+    def describe(self) -> str:
+        return self.url
+
+
 @dataclass(frozen=True, eq=False)
 class ArrayImage(ImageRef):
     """Pixels already in memory (the Python API, tests)."""

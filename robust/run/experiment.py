@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ..attacks import ATTACKS, Attack
 from ..benches import load_bench
@@ -21,6 +21,9 @@ from ..models import load_model
 from ..models.base import Model
 from .runner import RunCounters, Runner
 from .store import ResponseStore
+
+if TYPE_CHECKING:
+    from ..imaging.resolve import ImageOptions
 
 
 @dataclass
@@ -37,6 +40,7 @@ class RunConfig:
     model_options: Mapping[str, Any] = field(default_factory=dict)
     attack_options: Mapping[str, Any] = field(default_factory=dict)
     noise_floor: int = 0  # clean-vs-clean repeats per item: the flip rate nondeterminism alone produces
+    images: "ImageOptions | None" = None  # how image fields resolve and read (--images, --slice, --pixel-limit)
     command: Sequence[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -160,7 +164,8 @@ def execute(
     started = time.time()
     if config.noise_floor < 0:
         raise UsageError("--noise-floor must be 0 or more")
-    items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit)
+    items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit,
+                                           images=config.images)
     if bundled and notify is not None:
         notify(f"Using the bundled {config.bench} sample ({len(items)} original vignettes, not the real benchmark): "
                f"{data_path}. Pass --data PATH for the real file.")
@@ -171,7 +176,8 @@ def execute(
     config_record = start_record(
         command=config.command, bench=config.bench, data_path=data_path, bundled=bundled, limit=config.limit,
         seed=config.seed, model=model, attack=attack, started=started,
-        mapping=dict(config.mapping or {}), noise_floor=config.noise_floor)
+        mapping=dict(config.mapping or {}), noise_floor=config.noise_floor,
+        **({"images": config.images.to_dict()} if config.images is not None and any(i.images for i in items) else {}))
     _write_json(out_dir / "config.json", config_record)
     store = ResponseStore(config.store)
     config_record["store"] = str(store.path)
