@@ -23,6 +23,7 @@ COMMANDS = {
     "compare": "robust.commands.compare",
     "plan": "robust.commands.plan",
     "list": "robust.commands.list_",
+    "mine-pairs": "robust.commands.mine_pairs",
 }
 
 

@@ -1,0 +1,111 @@
+"""Pair mining: planted pairs are found, the blocked search equals brute force and stays
+sub-quadratic in memory, the pairs file reads as MediConfusion's dataset.json."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from robust.errors import UsageError
+from robust.imaging import ArrayImage
+from robust.mining import Candidate, mine, pair_items, pairs_document
+from robust.mining.embedders import load_embedder
+from robust.mining.search import close_pairs, confusing_pairs, quantiles
+
+from mining_fixtures import textured
+
+PLANTED = {(0, 20), (5, 21), (11, 22)}  # (background index, its vertical-stripe twin)
+
+
+def _candidates() -> list[Candidate]:
+    images = [textured(k, "h") for k in range(20)] + [textured(0, "v"), textured(5, "v"), textured(11, "v")]
+    labels = [f"class {k}" for k in range(20)] + ["twin 0", "twin 5", "twin 11"]
+    return [Candidate(image=ArrayImage(img, name=f"im{i}"), name=f"im{i}.png", label=label)
+            for i, (img, label) in enumerate(zip(images, labels))]
+
+
+def test_offline_embedders_find_exactly_the_planted_pairs() -> None:
+    result = mine(_candidates(), tau_a=0.95, tau_b=0.5)
+    found = {frozenset((p.first.name, p.second.name)) for p in result.pairs}
+    assert found == {frozenset((f"im{a}.png", f"im{b}.png")) for a, b in PLANTED}
+    assert all(p.sim_a >= 0.95 and p.sim_b <= 0.5 for p in result.pairs)
+    report = result.report()
+    assert report["n_pairs"] == 3 and report["n_images"] == 23
+    assert report["sim_a_quantiles"]["min"] >= 0.95 and report["sim_b_quantiles"]["max"] <= 0.5
+    text = result.describe()
+    assert text.startswith("Mined 3 confusing pairs from 23 images")
+
+
+def test_same_label_pairs_are_dropped_and_counted() -> None:
+    candidates = _candidates()
+    candidates[20] = Candidate(image=candidates[20].image, name="im20.png", label="CLASS 0")  # same as im0
+    result = mine(candidates, tau_a=0.95, tau_b=0.5)
+    assert result.n_same_label == 1
+    assert len(result.pairs) == 2
+    assert "1 of those carry equal labels" in result.describe()
+
+
+def test_questions_have_opposite_answers_and_round_trip_as_dataset_json() -> None:
+    result = mine(_candidates(), tau_a=0.95, tau_b=0.5, seed=3)
+    document = json.loads(json.dumps(pairs_document(result)))
+    assert len(document) == 3
+    for record in document.values():
+        assert {record["im_1_correct"], record["im_2_correct"]} == {"A", "B"}
+        labels = {record["option_A"], record["option_B"]}
+        assert len(labels) == 2
+        for key in ("im_1", "im_2", "question", "category_1", "category_2", "sim_a", "sim_b"):
+            assert key in record
+    items = pair_items(result)
+    assert len(items) == 6
+    for first, second in zip(items[::2], items[1::2]):
+        assert first.meta["pair_id"] == second.meta["pair_id"]
+        assert first.options == second.options and first.answer != second.answer
+        assert first.options[first.answer] == first.meta["category"]
+    # the A/B order is a seeded coin: the same seed gives the same file
+    assert pairs_document(mine(_candidates(), tau_a=0.95, tau_b=0.5, seed=3)) == pairs_document(result)
+
+
+def test_blocked_search_equals_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(60, 8))
+    vectors = np.concatenate([base, base[:25] + 0.1 * rng.normal(size=(25, 8))])
+    sim = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    full = sim @ sim.T
+    expected = {(i, j) for i in range(85) for j in range(i + 1, 85) if full[i, j] >= 0.8}
+    for block in (1, 7, 64, 1024):
+        first, second, sims = close_pairs(vectors, 0.8, block=block)
+        assert set(zip(first.tolist(), second.tolist())) == expected
+        np.testing.assert_allclose(sims, full[first, second], atol=1e-5)
+
+
+def test_search_on_10000_vectors_never_builds_the_full_matrix() -> None:
+    rng = np.random.default_rng(1)
+    n = 10_000
+    a = rng.normal(size=(n, 16)).astype(np.float32)
+    a[5000:5010] = a[:10] + 0.01  # ten planted near-duplicates under A
+    b = rng.normal(size=(n, 16)).astype(np.float32)
+    tracemalloc.start()
+    try:
+        search = confusing_pairs(a, b, tau_a=0.99, tau_b=0.9, block=1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    full_matrix = n * n * 4  # 400 MB in float32
+    assert peak < full_matrix / 4  # one 1,024-row block is ~41 MB
+    pairs = set(zip(search.first.tolist(), search.second.tolist()))
+    assert {(k, 5000 + k) for k in range(10)} <= pairs
+
+
+def test_embedder_specs() -> None:
+    assert load_embedder("thumbnail").embed([np.zeros((32, 32), np.uint8)]).shape == (1, 256)
+    user = load_embedder("python:mining_fixtures:row_profile")
+    assert user.embed([np.ones((5, 7), np.uint8)]).shape == (1, 5)
+    with pytest.raises(UsageError, match="unknown embedder"):
+        load_embedder("clip")
+    with pytest.raises(UsageError, match="cannot load"):
+        load_embedder("python:no_such_module:f")
+    assert user.spec.startswith("python:")
+    assert quantiles(np.zeros(0)) is None
