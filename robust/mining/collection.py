@@ -64,9 +64,9 @@ def _by_captions(root: Path, path: Path) -> list[Candidate]:
         image_col = next((c for c in IMAGE_COLUMNS if c in fields), None)
         text_col = next((c for c in TEXT_COLUMNS if c in fields), None)
         if image_col is None or text_col is None:
-            missing = "an image column (image, file, path or filename)" if image_col is None else \
+            absent = "an image column (image, file, path or filename)" if image_col is None else \
                 "a text column (caption or label)"
-            raise InputError(f"header has no {missing}", path=path, line=1)
+            raise InputError(f"header has no {absent}", path=path, line=1)
         out: list[Candidate] = []
         seen: dict[str, int] = {}
         missing: list[tuple[int, str]] = []
@@ -88,9 +88,9 @@ def _by_captions(root: Path, path: Path) -> list[Candidate]:
             out.append(Candidate(image=FileImage(str(file)), name=Path(name).as_posix(), label=text,
                                  category=row.get("category", "")))
     if missing:
-        line, name = missing[0]
+        first_line, first_name = missing[0]
         raise InputError(f"{len(missing)} listed image{'s are' if len(missing) > 1 else ' is'} not under {root} "
-                         f"(first: '{name}')", path=path, line=line, field=image_col)
+                         f"(first: '{first_name}')", path=path, line=first_line, field=image_col)
     if not out:
         raise InputError("lists no images", path=path)
     return out
