@@ -11,6 +11,7 @@ import pytest
 
 from robust.errors import UsageError
 from robust.imaging import ArrayImage
+from robust.items import Item
 from robust.mining import Candidate, mine, pair_items, pairs_document
 from robust.mining.embedders import load_embedder
 from robust.mining.search import close_pairs, confusing_pairs, quantiles
@@ -109,3 +110,30 @@ def test_embedder_specs() -> None:
         load_embedder("python:no_such_module:f")
     assert user.spec.startswith("python:")
     assert quantiles(np.zeros(0)) is None
+
+
+def test_confusion_attack_mines_pairs_on_a_bench_without_pairs() -> None:
+    from robust.attacks.confusion import ConfusionAttack
+    from robust.models.baselines import ConstantModel
+    from robust.run.results import results_frame
+
+    images = [textured(k, "h") for k in range(20)] + [textured(0, "v"), textured(5, "v"), textured(11, "v")]
+    items = []
+    for index, pixels in enumerate(images):
+        meta = {"image_id": f"img{index}", "modality": "ct", "organ": "brain",
+                "finding": "lesion" if index >= 20 else "none", "position": "left" if index >= 20 else "none"}
+        for q in range(2):  # two questions on each image: mined once per image
+            items.append(Item(id=f"img{index}-q{q}", question="What is shown?", options={"A": "x", "B": "y"},
+                              answer="A", images=(ArrayImage(pixels),), meta=meta))
+    attack = ConfusionAttack(tau_a=0.95, tau_b=0.5)
+    variants = attack.variants(items, seed=0)
+    assert len(variants) == 6 and attack.mining is not None
+    assert attack.mining["n_pairs"] == 3 and attack.mining["n_images"] == 23
+    for v in variants:
+        assert set(v.item.options.values()) == {"CT of the brain, no abnormal finding", "CT of the brain, lesion on the left"}
+    predictions = dict(ConstantModel("A").predict([v.item for v in variants]))
+    metrics = attack.metrics(results_frame([(v, predictions[i]) for i, v in enumerate(variants)]))
+    assert metrics["verdict"].startswith("Mined 3 confusing pairs from 23 images")
+    assert metrics["set_accuracy"] == 0.0 and metrics["confusion_rate"] == 1.0
+    with pytest.raises(UsageError, match="mining found none"):
+        ConfusionAttack(tau_a=0.999, tau_b=-0.99).variants(items, seed=0)
