@@ -18,6 +18,7 @@ import argparse
 import json
 from typing import Any, ClassVar, Mapping, Sequence
 
+from ..errors import UsageError
 from ..imaging.refs import GeneratedImage, load_pixels
 from ..items import Item, Variant
 from ._choices import parse_names
@@ -60,7 +61,9 @@ def _stand_in(image: Any, kind: str, seed: int, item_id: str) -> GeneratedImage:
 class BlindAttack(Attack):
     name: ClassVar[str] = "blind"
     summary: ClassVar[str] = "image questions asked with no image, a blank and a noise image: answerable blind?"
-    requires: ClassVar[frozenset[str]] = frozenset({"options", "images"})
+    # open questions (VQA-RAD, SLAKE) are asked blind too; they have no chance level, so only their
+    # accuracy is reported. Closed ones still need two options or more (checked below).
+    requires: ClassVar[frozenset[str]] = frozenset({"images"})
 
     def __init__(self, arms: str | Sequence[str] | None = None) -> None:
         self.arms = parse_names(arms or None, ARMS, "--arms")
@@ -80,6 +83,12 @@ class BlindAttack(Attack):
 
     def perturbation_names(self) -> list[str]:
         return list(self.arms)
+
+    def check(self, items: Sequence[Item]) -> None:
+        super().check(items)
+        bad = [i.id for i in items if len(i.options) < 2 and not getattr(i, "is_open", False)]
+        if bad:
+            raise UsageError(f"attack 'blind' needs options or an open answer; {bad[0]} has fewer than 2 options")
 
     def variants(self, items: Sequence[Item], *, seed: int) -> list[Variant]:
         out: list[Variant] = []
@@ -123,15 +132,24 @@ class BlindAttack(Attack):
                 arms[arm] = {"n": 0, "n_errors": n_errors, "status": reason, "error_example": first_error}
                 phrases.append(f"{arm.replace('_', ' ')}: {reason} ({n_errors} errors)")
                 continue
-            test = chance_test(answered["correct"].tolist(), answered["n_options"].tolist())
+            closed = answered[answered["n_options"] >= 2]
+            open_rows = answered[answered["n_options"] < 2]
+            test = chance_test(closed["correct"].tolist(), closed["n_options"].tolist())
             by_category = {}
-            for category, group in answered.groupby("category", sort=True):
+            for category, group in closed.groupby("category", sort=True):
                 sub = chance_test(group["correct"].tolist(), group["n_options"].tolist())
                 by_category[str(category)] = _test_dict(sub)
             right = sorted(str(i) for i in answered.loc[answered["correct"], "item_id"])
             right_sets.append(set(right))
             arms[arm] = _test_dict(test) | {"n_errors": n_errors, "by_category": by_category,
-                                            "items_right": right, "status": "answered"}
+                                            "items_right": right, "status": "answered",
+                                            "n_open": int(len(open_rows)),
+                                            "open_accuracy": float(open_rows["correct"].mean()) if len(open_rows)
+                                            else None}
+            if not len(closed):
+                phrases.append(f"{arm.replace('_', ' ')}: {arms[arm]['open_accuracy']:.1%} of open questions "
+                               "(no chance level)")
+                continue
             verdict = "above chance" if test.above_chance(ALPHA) else "not above chance"
             phrases.append(f"{arm.replace('_', ' ')}: {test.accuracy:.1%} vs chance {test.chance:.1%} "
                            f"(p={test.p_value:.3g}, {verdict})")

@@ -64,9 +64,9 @@ def _by_captions(root: Path, path: Path) -> list[Candidate]:
         image_col = next((c for c in IMAGE_COLUMNS if c in fields), None)
         text_col = next((c for c in TEXT_COLUMNS if c in fields), None)
         if image_col is None or text_col is None:
-            absent = "an image column (image, file, path or filename)" if image_col is None else \
-                "a text column (caption or label)"
-            raise InputError(f"header has no {absent}", path=path, line=1)
+            absent = "image column (image, file, path or filename)" if image_col is None else \
+                "text column (caption or label)"
+            raise InputError(f"the header has no {absent}", path=path, line=1)
         out: list[Candidate] = []
         seen: dict[str, int] = {}
         missing: list[tuple[int, str]] = []
