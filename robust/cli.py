@@ -22,6 +22,7 @@ COMMANDS = {
     "gate": "robust.commands.gate",
     "compare": "robust.commands.compare",
     "plan": "robust.commands.plan",
+    "degrade": "robust.commands.degrade",
     "list": "robust.commands.list_",
     "mine-pairs": "robust.commands.mine_pairs",
 }

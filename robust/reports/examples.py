@@ -96,17 +96,56 @@ def _details(params: Any) -> dict[str, Any]:
     }
 
 
-#: An image attack records the file of each variant's image under this params key (a path, absolute or
-#: relative to the run folder); the report shows clean and perturbed thumbnails side by side.
+#: An image attack records each variant's image under this params key: a path (absolute or relative
+#: to the run folder) or an image recipe (``robust.imaging.recipe``: the degrade attack's
+#: DegradedImage, rebuilt here); the report shows clean and perturbed thumbnails side by side.
 IMAGE_PARAM = "image"
-THUMBNAIL_PIXELS = 240
+THUMBNAIL_PIXELS = 160
+#: at most this many clean/perturbed thumbnail pairs per report, spread over the cells (each cell's
+#: first examples first), so the page stays small whatever the number of items or types
+THUMBNAIL_PAIRS = 48
 
 
-def thumbnail(path: Any, run_dir: Path | None) -> str | None:
-    """A PNG thumbnail as a data: URI (so the report stays self-contained), or None."""
-    if not isinstance(path, str) or not path:
+def display_u8(pixels: Any) -> Any:
+    """Pixels for the eye, 8-bit: uint8 as is, other integers by their full range, floats as [0, 1].
+    A fixed mapping (not each image's own min/max), so brightness or contrast changes stay visible."""
+    import numpy as np
+
+    array = np.asarray(pixels)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype.kind in "ui":
+        top = float(np.iinfo(array.dtype).max)
+        return np.asarray(np.clip(array.astype(np.float64) / top * 255.0 + 0.5, 0, 255), dtype=np.uint8)
+    return np.asarray(np.clip(np.nan_to_num(array.astype(np.float64)) * 255.0 + 0.5, 0, 255), dtype=np.uint8)
+
+
+def _encode_thumbnail(image: Any) -> str:
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def thumbnail(source: Any, run_dir: Path | None) -> str | None:
+    """A PNG thumbnail as a data: URI (so the report stays self-contained), or None. ``source`` is
+    a path or an image recipe; an unreadable or missing image must not stop the report."""
+    if isinstance(source, dict):
+        try:
+            from PIL import Image
+
+            from ..imaging.recipe import ref_from_recipe
+
+            return _encode_thumbnail(Image.fromarray(display_u8(ref_from_recipe(source).load())))
+        except Exception:
+            return None
+    if not isinstance(source, str) or not source:
         return None
-    file = Path(path)
+    file = Path(source)
     if not file.is_absolute() and run_dir is not None:
         file = run_dir / file
     if not file.is_file():
@@ -115,13 +154,32 @@ def thumbnail(path: Any, run_dir: Path | None) -> str | None:
         from PIL import Image
 
         with Image.open(file) as opened:
-            image = opened.convert("RGB")
-            image.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG", optimize=True)
-    except Exception:  # an unreadable image must not stop the report
+            return _encode_thumbnail(opened.convert("L" if opened.mode in ("L", "I;16", "I") else "RGB"))
+    except Exception:
         return None
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class _Thumbnails:
+    """Thumbnails within the report's budget, each image encoded once (a clean image recurs in
+    every cell its item flipped in)."""
+
+    def __init__(self, run_dir: Path | None, pairs: int) -> None:
+        self.run_dir, self.left = run_dir, pairs
+        self.cache: dict[str, str | None] = {}
+
+    def _one(self, source: Any) -> str | None:
+        if source is None:
+            return None
+        key = json.dumps(source, sort_keys=True, default=str)
+        if key not in self.cache:
+            self.cache[key] = thumbnail(source, self.run_dir)
+        return self.cache[key]
+
+    def pair(self, clean: Any, perturbed: Any) -> tuple[str | None, str | None]:
+        if self.left <= 0 or (clean is None and perturbed is None):
+            return None, None
+        self.left -= 1
+        return self._one(clean), self._one(perturbed)
 
 
 def flipped_examples(results: Any, per_perturbation: int = 5, run_dir: Path | None = None) -> list[FlipExample]:
@@ -146,8 +204,15 @@ def flipped_examples(results: Any, per_perturbation: int = 5, run_dir: Path | No
     flipped = flipped.assign(_to_right=flipped["_correct"].astype(int), _key=variant_ids.astype(str).map(_order_key))
     flipped = flipped.sort_values(["attack", "perturbation", "severity", "_to_right", "_key"], kind="stable")
     chosen = flipped.groupby(["attack", "perturbation", "severity"], sort=False).head(per_perturbation)
+    rank = chosen.groupby(["attack", "perturbation", "severity"], sort=False).cumcount().to_numpy()
+    # thumbnails go to each cell's first example, then second ... until the budget is spent
+    with_image = set(sorted(range(len(chosen)), key=lambda i: (int(rank[i]), i))[:THUMBNAIL_PAIRS])
+    images = _Thumbnails(run_dir, THUMBNAIL_PAIRS)
     out = []
-    for row in chosen.to_dict(orient="records"):
+    for index, row in enumerate(chosen.to_dict(orient="records")):
+        clean_image, perturbed_image = images.pair(
+            _params(row.get("params_clean")).get(IMAGE_PARAM), _params(row.get("params")).get(IMAGE_PARAM)
+        ) if index in with_image else (None, None)
         before, after = str(row.get("question_clean") or ""), str(row.get("question") or "")
         clean_html, perturbed_html = word_diff(before, after)
         if before == after:
@@ -173,8 +238,8 @@ def flipped_examples(results: Any, per_perturbation: int = 5, run_dir: Path | No
                 description=str(row.get("description") or ""),
                 turn=int(row.get("turn") or 0),
                 details=_details(row.get("params")),
-                clean_image=thumbnail(_params(row.get("params_clean")).get(IMAGE_PARAM), run_dir),
-                perturbed_image=thumbnail(_params(row.get("params")).get(IMAGE_PARAM), run_dir),
+                clean_image=clean_image,
+                perturbed_image=perturbed_image,
             )
         )
     return out

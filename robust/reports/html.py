@@ -140,6 +140,9 @@ def _metric_sections(metrics: Mapping[str, Any], prefix: str = "") -> list[dict[
             )
         elif isinstance(value, Mapping):
             sections.extend(_metric_sections(value, prefix=f"{title} · "))
+        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value) and _grid_label(value):
+            sections.append({"title": title, "svg": Markup(plots.heatmap(value, _grid_label(value) or "") or ""),
+                             "table": None})
         elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
             columns = list(dict.fromkeys(k for record in value[:500] for k in record))
             rows = [
@@ -172,8 +175,24 @@ def _metric_sections(metrics: Mapping[str, Any], prefix: str = "") -> list[dict[
     return sections
 
 
+def _grid_label(records: list[Any]) -> str | None:
+    """The row label of records that form a label x severity grid of accuracy (the degrade attack's
+    accuracy by type x severity): drawn as a heat map, which bars would misrepresent."""
+    columns = list(dict.fromkeys(k for record in records for k in record))
+    if "severity" not in columns or "accuracy" not in columns:
+        return None
+    if len({r.get("severity") for r in records}) < 2:
+        return None
+    labels = [c for c in columns if all(isinstance(r.get(c), str) for r in records)]
+    return labels[0] if labels else None
+
+
 def _records_bars(title: str, records: list[Any]) -> str | None:
-    """Bars for a list of records with a text label and one score (per-position accuracy ...)."""
+    """Bars for a list of records with a text label and one score (per-position accuracy ...);
+    accuracy and confidence by severity (calibration shift) as lines."""
+    columns = list(dict.fromkeys(k for record in records for k in record))
+    if {"severity", "accuracy"} <= set(columns) and ({"mean_confidence", "calibration_shift"} & set(columns)):
+        return plots.calibration_by_severity(records)
     if len(records) > 40:
         return None
     columns = list(dict.fromkeys(k for record in records for k in record))

@@ -248,3 +248,80 @@ def bars(title: str, values: Mapping[str, Any]) -> str | None:
     ax.set_title(title, fontsize=9)
     _style(ax)
     return _svg(fig, title)
+
+
+@_isolated
+def heatmap(records: Any, row_key: str, value: str = "accuracy", column_key: str = "severity") -> str | None:
+    """A grid of ``value`` (a share, shown in %) by ``row_key`` x ``column_key`` — accuracy by
+    degradation type x severity — drawn as vector cells with the figure written in each."""
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Rectangle
+
+    cells = {
+        (str(r[row_key]), int(r[column_key])): float(r[value])
+        for r in records
+        if not is_missing(r.get(value)) and r.get(row_key) is not None and r.get(column_key) is not None
+    }
+    rows = list(dict.fromkeys(k[0] for k in cells))
+    columns = sorted({k[1] for k in cells})
+    if len(columns) < 2 or not rows:
+        return None
+    plt = _pyplot()
+    colormap = plt.get_cmap("RdYlGn")
+    norm = Normalize(0.0, 1.0)
+    fig, ax = plt.subplots(figsize=(1.9 + 0.75 * len(columns), 0.7 + 0.26 * len(rows)))
+    for y, row in enumerate(rows):
+        for x, column in enumerate(columns):
+            share = cells.get((row, column))
+            if share is None:
+                ax.add_patch(Rectangle((x, y), 1, 1, facecolor="#f2f4f7", edgecolor="white"))
+                continue
+            ax.add_patch(Rectangle((x, y), 1, 1, facecolor=colormap(norm(share)), edgecolor="white"))
+            ax.text(x + 0.5, y + 0.5, f"{100 * share:.0f}", ha="center", va="center", fontsize=7,
+                    color="black" if 0.25 < share < 0.85 else "white")
+    ax.set_xlim(0, len(columns))
+    ax.set_ylim(len(rows), 0)
+    ax.set_xticks([x + 0.5 for x in range(len(columns))], ["clean" if c == 0 else f"level {c}" for c in columns])
+    ax.set_yticks([y + 0.5 for y in range(len(rows))], [r.replace("_", " ") for r in rows])
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0, labelsize=8)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return _svg(fig, f"heat map of {value} by {row_key.replace('_', ' ')} and {column_key}")
+
+
+@_isolated
+def calibration_by_severity(records: Any) -> str | None:
+    """Accuracy and mean confidence against severity (the gap is the calibration shift), with the
+    levels where the AI Dunning-Kruger flag is raised marked."""
+    rows = sorted(
+        (r for r in records if not is_missing(r.get("accuracy")) and r.get("severity") is not None),
+        key=lambda r: int(r["severity"]),
+    )
+    if len(rows) < 2:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 3.2))
+    x = [int(r["severity"]) for r in rows]
+    accuracy = [100 * float(r["accuracy"]) for r in rows]
+    ax.plot(x, accuracy, marker="o", markersize=4, color=BLUE, label="accuracy")
+    confident = [(xi, 100 * float(r["mean_confidence"]), a) for xi, r, a in zip(x, rows, accuracy)
+                 if not is_missing(r.get("mean_confidence"))]
+    if confident:
+        ax.plot([c[0] for c in confident], [c[1] for c in confident], marker="s", markersize=4, color=ORANGE,
+                label="mean confidence")
+        for xi, conf, acc in confident:
+            ax.plot([xi, xi], [acc, conf], color=GREY, linewidth=1, linestyle=":")
+            ax.annotate(f"Δ {(conf - acc) / 100:+.2f}", (xi, (acc + conf) / 2), fontsize=7, xytext=(4, 0),
+                        textcoords="offset points", va="center")
+    for xi, r in zip(x, rows):
+        if r.get("dunning_kruger"):
+            ax.annotate("Dunning-Kruger", (xi, 100 * float(r["accuracy"])), fontsize=7, color=RED,
+                        xytext=(0, -14), textcoords="offset points", ha="center")
+    ax.set_xticks(x, ["clean" if v == 0 else str(v) for v in x])
+    ax.set_xlabel("severity level", fontsize=9)
+    ax.set_ylabel("%", fontsize=9)
+    ax.set_ylim(0, 105)
+    ax.legend(fontsize=7, frameon=False)
+    _style(ax)
+    return _svg(fig, "accuracy and confidence by severity")
