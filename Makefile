@@ -24,7 +24,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# imagecorruptions without its dependencies: they would pull the non-headless opencv-python
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps "imagecorruptions==1.1.2"
 	for script in benchmarks/*.py; do $(BIN)/python $$script --quick || exit 1; done
 
 clean:
