@@ -18,7 +18,8 @@ def _images() -> list[tuple[str, np.ndarray]]:
     out = []
     for i in range(3):
         ys, xs = np.mgrid[0:48, 0:48] / 48
-        base = 0.5 + 0.35 * np.sin(8 * xs + i) * np.cos(6 * ys) + 0.05 * generator.random((48, 48))
+        # structure at several scales (a smooth wave, an edge, fine texture) so blur can take SSIM low
+        base = 0.4 + 0.2 * np.sin(8 * xs + i) * np.cos(6 * ys) + 0.2 * (xs > 0.5) + 0.3 * generator.random((48, 48))
         out.append((f"img{i}", np.rint(np.clip(base, 0, 1) * 255).astype(np.uint8)))
     return out
 

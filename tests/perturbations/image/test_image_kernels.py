@@ -43,7 +43,7 @@ images = st.builds(
 scaled_levels = st.sampled_from([(3, level) for level in levels_of(3)] + [(5, level) for level in levels_of(5)])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(image=images, type=st.sampled_from(TYPES), scale_level=scaled_levels, seed=st.integers(0, 1000))
 def test_shape_dtype_and_range_are_kept(image: np.ndarray, type: str, scale_level: tuple[int, int], seed: int) -> None:
     scale, level = scale_level
