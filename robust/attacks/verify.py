@@ -97,17 +97,18 @@ class VerifyAttack(Attack):
         """ProbMed group accuracy vs per-question accuracy, per-question-type accuracy, yes-rate."""
         if results is None or len(results) == 0:
             return {}
+        from ..stats.groups import group_accuracy
+
         asked = results[results["perturbation"].isin(QUESTIONS)]
         probes = asked[asked["error"].isna()]
         if not len(probes):
             return {}
-        # a group with an unanswered (errored) question has no ProbMed verdict: it is left out, not
-        # scored on the questions that happened to come back
-        incomplete = asked.loc[asked["error"].notna(), "group"].unique()
-        groups = probes[~probes["group"].isin(incomplete)].groupby("group")["correct"].all()
+        # a group with an unanswered (errored) question has no ProbMed verdict: the shared group
+        # scorer leaves it out rather than scoring the questions that happened to come back
+        groups = group_accuracy(asked, group_col="group", correct_col="correct", error_col="error")
         clean = results[(results["perturbation"] == "clean") & results["error"].isna()]
         per_question = float(probes["correct"].mean())
-        group = float(groups.mean()) if len(groups) else None
+        group = groups.accuracy
         yes = float((probes["choice"] == "A").mean())
         scored = (f"{group:.1%} of items have every verification question right" if group is not None
                   else "no item has all its verification questions answered")
@@ -117,8 +118,8 @@ class VerifyAttack(Attack):
             "per_question_accuracy": per_question,
             "group_accuracy": group,
             "n_questions": int(len(probes)),
-            "n_groups": int(len(groups)),
-            "n_groups_incomplete": int(len(incomplete)),
+            "n_groups": groups.n_groups,
+            "n_groups_incomplete": groups.n_incomplete,
             "accuracy_by_question": {str(k): float(v)
                                      for k, v in probes.groupby("perturbation")["correct"].mean().items()},
             "yes_rate": yes,

@@ -11,6 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
     "summarize": "summary",
+    "GroupScore": "groups",
+    "group_accuracy": "groups",
+    "group_accuracy_by": "groups",
+    "chance_group_accuracy": "groups",
+    "ProbMedScores": "probmed",
+    "probmed_scores": "probmed",
+    "score_probmed_frame": "probmed",
+    "parse_yes_no": "probmed",
     "clean_accuracy": "summary",
     "SUMMARY_COLUMNS": "columns",
     "BootstrapInterval": "bootstrap",
@@ -106,6 +114,8 @@ if TYPE_CHECKING:
         underconfidence,
     )
     from robust.stats.columns import CORE_COLUMNS, EXTENDED_COLUMNS, SUMMARY_COLUMNS
+    from robust.stats.groups import GroupScore, chance_group_accuracy, group_accuracy, group_accuracy_by
+    from robust.stats.probmed import ProbMedScores, parse_yes_no, probmed_scores, score_probmed_frame
     from robust.stats.dunning_kruger import (
         DunningKrugerInter,
         DunningKrugerIntra,
