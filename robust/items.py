@@ -30,7 +30,9 @@ class Example:
 class Item:
     """One benchmark question.
 
-    ``options`` maps option keys (``"A"``...) to option text; ``answer`` is a key of it.
+    ``options`` maps option keys (``"A"``...) to option text; ``answer`` is a key of it. An open
+    question (VQA-RAD, SLAKE) has no options, ``answer == ""`` and its reference answer in
+    ``meta["open_answer"]`` (``is_open``; scored by ``robust.benches.open_answers``).
     ``instruction`` and ``examples`` are extra prompt parts (mitigations add them); models
     that take prompts render them, embedding models ignore them.
     """
@@ -46,12 +48,20 @@ class Item:
     meta: Mapping[str, Json] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not self.options and self.answer == "" and self.is_open:
+            return
         if self.answer not in self.options:
             raise ValueError(f"item {self.id}: answer {self.answer!r} is not an option key")
 
     @property
+    def is_open(self) -> bool:
+        """An open question: no options, the reference answer in ``meta["open_answer"]``."""
+        reference = self.meta.get("open_answer")
+        return not self.options and isinstance(reference, str) and bool(reference.strip())
+
+    @property
     def answer_text(self) -> str:
-        return self.options[self.answer]
+        return str(self.meta["open_answer"]) if self.is_open else self.options[self.answer]
 
     def replace(self, **changes: Any) -> "Item":
         return dataclasses.replace(self, **changes)

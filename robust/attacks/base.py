@@ -45,6 +45,11 @@ class Attack(ABC):
     def check(self, items: Sequence[Item]) -> None:
         """Fail early when the bench cannot give what the attack needs."""
         if "options" in self.requires:
+            open_ones = [i.id for i in items if i.is_open]
+            if open_ones:
+                raise UsageError(f"attack '{self.name}' needs options; {len(open_ones)} of {len(items)} items are "
+                                 f"open questions (first: {open_ones[0]}); keep the two-option ones with "
+                                 "--map questions=yes-no")
             bad = [i.id for i in items if len(i.options) < 2]
             if bad:
                 raise UsageError(f"attack '{self.name}' needs multiple-choice items; {bad[0]} has fewer than 2 options")

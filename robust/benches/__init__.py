@@ -19,6 +19,11 @@ BENCHES.add("medqa", "robust.benches.medqa:MedQA", "MedQA US JSON Lines (bundled
 BENCHES.add("medmcqa", "robust.benches.medmcqa:MedMCQA", "MedMCQA JSON Lines (question, opa..opd, cop); needs --data")
 BENCHES.add("pubmedqa", "robust.benches.pubmedqa:PubMedQA", "PubMedQA ori_pqal.json (yes/no/maybe); needs --data")
 BENCHES.add("mmlu-med", "robust.benches.mmlu:MMLU", "MMLU-style CSV (question, A, B, C, D, answer); needs --data")
+BENCHES.add("probmed", "robust.benches.probmed:ProbMed", "ProbMed test.json: yes/no probes on images (gt/hallucinated pairs); needs --data, --images")
+BENCHES.add("mediconfusion", "robust.benches.mediconfusion:MediConfusion", "MediConfusion dataset.json: confusing image pairs (2 items per pair); needs --data, --images")
+BENCHES.add("vqa-rad", "robust.benches.vqarad:VQARAD", "VQA-RAD public JSON: closed yes/no and open questions; needs --data, --images")
+BENCHES.add("slake", "robust.benches.vqarad:SLAKE", "SLAKE test.json (English by default): closed yes/no and open questions; needs --data, --images")
+BENCHES.add("pmc-vqa", "robust.benches.pmcvqa:PMCVQA", "PMC-VQA CSV (Figure_path, Question, Choice A-D, Answer); needs --data, --images")
 BENCHES.add("jsonl", "robust.benches.generic:Generic", "any multiple-choice JSON Lines/CSV with --map; needs --data")
 BENCHES.add("csv", "robust.benches.generic:Generic", "alias of jsonl for CSV files; needs --data")
 

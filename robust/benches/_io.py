@@ -28,7 +28,15 @@ def read_text(path: Path) -> str:
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line number, object)`` for each non-blank line of a JSON Lines file."""
+    """Yield ``(line number, object)`` for each non-blank line of a JSON Lines file.
+
+    A ``.parquet`` file, a ``datasets.save_to_disk`` folder or a hub id with the same columns is
+    read instead, row by row (the number is then the 1-based row): every JSON Lines bench reads them."""
+    from ._records import is_tabular, iter_table
+
+    if is_tabular(path):
+        yield from iter_table(path)
+        return
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue

@@ -36,6 +36,9 @@ def add_parser(sub: Any, argv: Sequence[str]) -> None:
     from .attack import add_image_arguments
 
     add_image_arguments(parser)
+    parser.add_argument("--compat", action="store_true",
+                        help="score recorded responses with the benchmark's published answer matching (probmed: "
+                        "the original case-sensitive substring rule) instead of ours")
     if argv and argv[0] == "analyze":
         from .attack import _attack_name
 
@@ -146,6 +149,14 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.time()
     path = Path(args.file)
+    from ..benches import get_bench
+
+    bench = get_bench(args.bench)
+    if getattr(bench, "score_responses", None) is not None and bench.is_response_file(path):  # type: ignore[attr-defined]
+        return score_responses(args, bench, path, started)
+    if args.compat:
+        raise UsageError("--compat scores a benchmark's own response files (--bench probmed with records holding "
+                         f"'gt_ans' and 'response'); {path} is not one for bench '{args.bench}'")
     model = ReplayModel(path)
     bench_items, data_path, bundled = load_bench(args.bench, args.data, mapping=parse_mapping(args.mapping),
                                                  images=image_options_from_args(args),
@@ -193,3 +204,52 @@ def run(args: argparse.Namespace) -> int:
         print_summary(result.summary_json)
         print(f"{analysed} recorded answers analysed; run folder: {result.out_dir}")
     return 0
+
+
+def score_responses(args: argparse.Namespace, bench: Any, path: Path, started: float) -> int:
+    """A bench's own scoring of recorded responses (ProbMed's evaluation-response form): no model,
+    no image, no clean/perturbed pairing; writes scores.json and config.json in the run folder."""
+    import datetime as dt
+
+    from ..run.experiment import _write_json, file_sha256, make_run_dir, versions
+
+    data = Path(args.data) if args.data else None
+    scores = bench.score_responses(path, compat=args.compat, data=data)
+    document = scores.to_dict()
+    out_dir = make_run_dir(args.out, args.bench, "analyze")
+    config = {
+        "command": ["robust", *getattr(args, "argv", sys.argv[1:])], "bench": args.bench,
+        "responses": str(path), "responses_sha256": file_sha256(path),
+        "data": str(data) if data else None, "data_sha256": file_sha256(data) if data else None,
+        "answer_matching": document["mode"], "versions": versions(),
+        "started": dt.datetime.fromtimestamp(started, dt.timezone.utc).isoformat(timespec="seconds"),
+        "status": "finished",
+    }
+    _write_json(out_dir / "config.json", config)
+    _write_json(out_dir / "scores.json", document)
+    if args.quiet:
+        print(out_dir)
+        return 0
+    print(format_category_table(document))
+    print(document["verdict"])
+    print(f"{document['n_questions']} recorded answers scored; run folder: {out_dir}")
+    return 0
+
+
+def format_category_table(document: Mapping[str, Any]) -> str:
+    """The by-category table of a ProbMed-style scores document, as plain text."""
+
+    def pct(value: Any) -> str:
+        return "—" if value is None else f"{100 * value:5.1f}%"
+
+    lines = [f"{'category':<12} {'n':>6} {'accuracy':>9} {'gt only':>9} {'random':>8}"]
+    for name, cell in document["by_category"].items():
+        if cell["empty"]:
+            lines.append(f"{name:<12} {0:>6} {'empty':>9}")
+            continue
+        lines.append(f"{name:<12} {cell['n']:>6} {pct(cell['accuracy']):>9} "
+                     f"{pct(cell['accuracy_without_adversarial']):>9} {pct(cell['random_guess']):>8}")
+    overall = document["overall"]
+    lines.append(f"{'overall':<12} {'':>6} {pct(overall['accuracy']):>9} "
+                 f"{pct(overall['accuracy_without_adversarial']):>9} {pct(overall['random_guess']):>8}")
+    return "\n".join(lines)

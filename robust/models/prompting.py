@@ -40,6 +40,18 @@ Options:
 
 Answer with the letter of the correct option ({{ keys }}) only."""
 
+#: open questions (no options: VQA-RAD, SLAKE) with the built-in template
+OPEN_SYSTEM = ("You are a medical expert answering questions about medical images. "
+               "Answer with a single word or a short phrase.")
+OPEN_USER = """\
+{% if instruction %}{{ instruction }}
+
+{% endif %}{% if context %}{{ context }}
+
+{% endif %}Question: {{ question }}
+
+Answer with a single word or a short phrase only."""
+
 EXAMPLE_ANSWER = "{{ answer }}{% if note %}\n{{ note }}{% endif %}"
 ANSWER_PREFIX = "Answer:"
 
@@ -64,14 +76,22 @@ class PromptTemplate:
     def _render(self, source: str, values: Mapping[str, Any]) -> str:
         return _compile(source).render(**values).strip()
 
+    @property
+    def builtin(self) -> bool:
+        return self.source == "builtin"
+
+    def system_for(self, item: Item) -> str:
+        return OPEN_SYSTEM if item.is_open and self.builtin else self.system
+
     def user_text(self, question: str, options: Mapping[str, str], *, context: str = "", instruction: str = "") -> str:
+        source = OPEN_USER if not options and self.builtin else self.user
         values = {
             "question": question, "context": context, "instruction": instruction,
             "options": [{"key": k, "text": v} for k, v in options.items()],
             "options_text": "\n".join(f"{k}. {v}" for k, v in options.items()),
             "keys": ", ".join(options),
         }
-        return self._render(self.user, values)
+        return self._render(source, values)
 
     def example_reply(self, example: Example) -> str:
         return self._render(self.example_answer, {"answer": example.answer, "note": example.note,
@@ -80,8 +100,8 @@ class PromptTemplate:
     def messages(self, item: Item) -> list[dict[str, Any]]:
         """Chat messages: system, one user/assistant pair per example, then the question."""
         out: list[dict[str, Any]] = []
-        if self.system:
-            out.append({"role": "system", "content": self.system})
+        if self.system_for(item):
+            out.append({"role": "system", "content": self.system_for(item)})
         for example in item.examples:
             out.append({"role": "user", "content": self.user_text(example.question, example.options)})
             out.append({"role": "assistant", "content": self.example_reply(example)})
@@ -91,7 +111,7 @@ class PromptTemplate:
 
     def text(self, item: Item) -> str:
         """One plain-text prompt ending in the answer prefix (``Answer:``), for completions and scoring."""
-        blocks = [self.system] if self.system else []
+        blocks = [self.system_for(item)] if self.system_for(item) else []
         for example in item.examples:
             blocks.append(f"{self.user_text(example.question, example.options)}\n{self.answer_prefix} "
                           f"{self.example_reply(example)}")

@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any, Sequence
 
+from ..benches.open_answers import open_answer_matches
 from ..items import Prediction, Variant
 
 COLUMNS = [
@@ -29,7 +30,8 @@ def result_row(variant: Variant, prediction: Prediction) -> dict[str, Any]:
         "repeat": int(variant.repeat),
         "answer": item.answer,
         "choice": prediction.choice,
-        "correct": prediction.error is None and prediction.choice == item.answer,
+        "correct": prediction.error is None and (open_answer_matches(prediction.text, item.answer_text)
+                                                 if item.is_open else prediction.choice == item.answer),
         "confidence": _float(prediction.confidence),
         "p_gold": _float(p_gold),
         "probs": json.dumps(dict(prediction.probs)) if prediction.probs is not None else None,
