@@ -114,7 +114,8 @@ class ProbMed:
             modality, organ = split_image_type(image_type)
             group = f"{image_type}|{image_id}|{pair}" if role != "single" else None
             meta: dict[str, Any] = {
-                "image_id": image_id, "image_type": image_type, "modality": modality, "organ": organ,
+                "image_id": image_id, "image_type": image_type, "modality": modality_code(modality) or modality.lower(),
+                "modality_name": modality, "organ": organ,
                 "qa_type": record["qa_type"], "category": category, "role": role, "group": group,
                 "task": "yes/no",
             }

@@ -150,7 +150,11 @@ class SLAKE(_VQABench):
         where.require(record, "img_name", (str, dict))
         qid = record.get("qid", where.number)
         location = record.get("location")
-        meta = {"image_id": str(record.get("img_id", record["img_name"])), "modality": record.get("modality"),
+        raw_modality = record.get("modality")
+        meta = {"image_id": str(record.get("img_id", record["img_name"])),
+                "modality": modality_code(raw_modality) or (str(raw_modality).strip().lower() or None
+                                                            if raw_modality is not None else None),
+                "modality_name": raw_modality,
                 "organ": str(location).strip().lower() if location else None,
                 "category": record.get("content_type"), "content_type": record.get("content_type"),
                 "answer_type": answer_type, "lang": record_lang, "qid": qid}

@@ -80,6 +80,20 @@ def checked_probs(raw: Any, item: Item) -> dict[str, float]:
     return values
 
 
+def open_question_error(spec: str) -> Prediction:
+    """What a model that only ranks options answers to an open question (no options): an error
+    saying so, rather than a silent wrong answer."""
+    return Prediction(choice=None, error=f"{spec} ranks options and cannot answer an open question; generate "
+                                         "text (e.g. hf --generate, openai) or keep the option items with "
+                                         "--map questions=yes-no")
+
+
+def split_open(items: Sequence[Item]) -> tuple[list[int], list[int]]:
+    """Indices of the option items and of the open questions, for models that only rank options."""
+    closed = [i for i, item in enumerate(items) if not item.is_open]
+    return closed, [i for i, item in enumerate(items) if item.is_open]
+
+
 def sampling_temperature(temperature: float | None, samples: int) -> float:
     """``--temperature``; unset, it is 0 (greedy) for one answer and 1 for several sampled ones."""
     value = float(temperature) if temperature is not None else (1.0 if samples > 1 else 0.0)

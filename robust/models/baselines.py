@@ -27,6 +27,9 @@ class RandomModel(BaseModel):
             digest = hashlib.sha256(repr((self.seed, sorted(self.request(item).items()))).encode()).digest()
             rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
             keys = list(item.options)
+            if not keys:  # an open question: nothing to choose from, so no answer (counted wrong)
+                yield index, Prediction(choice=None, text="")
+                continue
             choice = keys[int(rng.integers(len(keys)))]
             probs = {k: 1.0 / len(keys) for k in keys}
             yield index, Prediction(choice=choice, probs=probs, confidence=1.0 / len(keys), text=choice)
@@ -62,10 +65,14 @@ class OracleModel(BaseModel):
         return {"adapter": "oracle", "version": 1}
 
     def request(self, item: Item) -> Mapping[str, Any]:
-        return dict(item.prompt_payload()) | {"answer": item.answer}
+        extra = {"open_answer": item.answer_text} if item.is_open else {}
+        return dict(item.prompt_payload()) | {"answer": item.answer} | extra
 
     def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
         for index, item in enumerate(items):
+            if item.is_open:
+                yield index, Prediction(choice=None, confidence=1.0, text=item.answer_text)
+                continue
             probs = {k: float(k == item.answer) for k in item.options}
             yield index, Prediction(choice=item.answer, probs=probs, confidence=1.0, text=item.answer)
 

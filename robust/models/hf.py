@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import ModelError, UsageError
 from ..items import Item, Prediction
-from .base import BaseModel, sampling_temperature, softmax, vote_prediction
+from .base import BaseModel, open_question_error, sampling_temperature, softmax, split_open, vote_prediction
 from .parsing import PARSER_VERSION, parse_answer
 from .prompting import PromptTemplate, load_template
 
@@ -185,7 +185,11 @@ class HFModel(BaseModel):
         if self.generate:
             yield from self._predict_generate(items)
         else:
-            yield from self._predict_loglikelihood(items)
+            closed, open_ones = split_open(items)
+            for index in open_ones:
+                yield index, open_question_error(self.spec)
+            for index, prediction in self._predict_loglikelihood([items[i] for i in closed]):
+                yield closed[index], prediction
 
     def continuations(self, item: Item) -> list[str]:
         """What is scored after the prompt, one per option in option order: " A" or " option text"."""

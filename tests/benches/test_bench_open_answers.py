@@ -37,8 +37,11 @@ def test_open_item_shape() -> None:
 
 
 def test_open_item_is_scored_on_the_text() -> None:
-    row = result_row(Variant.clean(OPEN, "blind"), Prediction(choice=None, text="left lung"))
+    row = result_row(Variant.clean(OPEN, "blind"), Prediction(choice=None, text="The left lung."))
     assert row["correct"] is True and row["n_options"] == 0
+    assert (row["answer"], row["choice"]) == ("left lung", "left lung")
+    row = result_row(Variant.clean(OPEN, "blind"), Prediction(choice=None, text="**  **"))
+    assert row["choice"] is None and row["correct"] is False
     row = result_row(Variant.clean(OPEN, "blind"), Prediction(choice=None, text="left lung", error="timeout"))
     assert row["correct"] is False
     assert result_row(Variant.clean(CLOSED, "blind"), Prediction(choice="B", text="No"))["correct"] is True
@@ -60,3 +63,23 @@ def test_attacks_that_need_options_refuse_open_items_clearly() -> None:
         BiasAttack().check([CLOSED, OPEN])
     assert str(caught.value) == ("attack 'bias' needs options; 1 of 2 items are open questions (first: slake-1); "
                                  "keep the two-option ones with --map questions=yes-no")
+
+
+def test_baselines_on_open_questions() -> None:
+    from robust.models.baselines import ConstantModel, OracleModel, RandomModel
+
+    oracle = dict(OracleModel().predict([OPEN, CLOSED]))
+    assert oracle[0].text == "Left Lung" and oracle[1].choice == "B"
+    assert result_row(Variant.clean(OPEN, "blind"), oracle[0])["correct"] is True
+    assert OracleModel().request(OPEN)["open_answer"] == "Left Lung"
+    guess = dict(RandomModel(3).predict([OPEN]))[0]
+    assert guess.choice is None and guess.error is None and guess.text == ""
+    assert dict(ConstantModel("A").predict([OPEN]))[0].choice is None
+
+
+def test_option_rankers_say_they_cannot_answer_open_questions() -> None:
+    from robust.models.minilm import MiniLM
+
+    answers = dict(MiniLM().predict([OPEN, CLOSED]))
+    assert answers[0].error is not None and "cannot answer an open question" in answers[0].error
+    assert answers[1].error is None and answers[1].choice in ("A", "B")

@@ -56,7 +56,8 @@ def test_probmed_items(tmp_path: Path) -> None:
     assert by["entity_gt_3@img1"].meta["group"] == by["entity_hallu_3@img1"].meta["group"] != gt.meta["group"]
     assert by["abnormality@img1"].meta["group"] is None and by["abnormality@img1"].meta["role"] == "single"
     assert by["entity_hallu@img2"].meta["role"] == "lone"
-    assert (gt.meta["modality"], gt.meta["organ"], gt.meta["category"]) == ("ct scan", "abdomen", "modality")
+    assert (gt.meta["modality"], gt.meta["organ"], gt.meta["category"]) == ("ct", "abdomen", "modality")
+    assert gt.meta["modality_name"] == "ct scan" and by["entity_hallu@img2"].meta["modality"] == "xray"
     assert by["entity_hallu@img2"].meta["organ"] == "chest" and gt.meta["src_dataset"] == "MedPix"
     assert gt.images[0].modality == "ct" and int(gt.images[0].load().mean()) == 10
     assert int(by["entity_hallu@img2"].images[0].load().mean()) == 200
@@ -136,6 +137,7 @@ def test_slake_english_by_default(tmp_path: Path) -> None:
     assert [i.id for i in items] == ["slake-1", "slake-3"]
     assert items[0].answer == "A" and items[1].is_open and items[1].answer_text == "Heart"
     assert items[0].meta["organ"] == "lung" and items[0].images[0].modality == "xray"
+    assert (items[0].meta["modality"], items[0].meta["modality_name"]) == ("xray", "X-Ray")
     both = get_bench("slake").load(path, mapping={"lang": "all"}, images=ImageOptions(root=tmp_path / "imgs"))
     assert [i.id for i in both] == ["slake-1", "slake-2", "slake-3"] and both[1].is_open
 
