@@ -32,6 +32,7 @@ SCALES = (3, 5)
 COMBINED = "combined"
 #: resamples for the pooled per-severity statistics (the Dunning-Kruger flag needs one quantile)
 POOLED_RESAMPLES = 2_000
+ALPHA = 0.05
 
 
 def levels_of(scale: int) -> list[int]:
@@ -276,30 +277,43 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _chance(rows: Any) -> dict[str, Any] | None:
+    """Exact one-sided test of the rows' accuracy against guessing (1/K per item; rows with fewer
+    than 2 options have no chance level and are left out). Rows must be one per item."""
+    from ..stats.chance import chance_test
+
+    closed = rows[rows["n_options"] >= 2] if "n_options" in rows.columns else rows.iloc[0:0]
+    if closed.empty:
+        return None
+    test = chance_test(closed["_correct"].tolist(), closed["n_options"].astype(int).tolist())
+    return {"chance": test.chance, "p_value": test.p_value, "above_chance": test.above_chance(ALPHA),
+            "test": test.method}
+
+
 def degrade_metrics(results: Any, *, seed: int = 0, scale: int = 3) -> dict[str, Any]:
     """The degrade attack's ``attack_metrics`` from a results table."""
-    import numpy as np
-
     from ..stats.calibration import calibration_shift
     from ..stats.intervals import wilson_limits
 
     frame = _scored(results)
-    clean = frame[frame["perturbation"] == "clean"]
+    clean = frame[frame["perturbation"] == "clean"].drop_duplicates("item_id")
     perturbed = frame[frame["perturbation"] != "clean"]
     if clean.empty:
         return {"verdict": "No clean answer without an error: nothing to compare the degraded images with."}
-    chance = float(np.mean(1.0 / clean["n_options"].clip(lower=1))) if "n_options" in clean.columns else math.nan
+    clean_chance = _chance(clean)
 
     by_cell: list[dict[str, Any]] = []
-    clean_by_item = clean.drop_duplicates("item_id").set_index("item_id")["_correct"]
+    clean_by_item = clean.set_index("item_id")["_correct"]
     for name, rows in perturbed.groupby("perturbation", sort=False):
         items = rows["item_id"].unique()
         base = clean_by_item.reindex(items).dropna()
         by_cell.append({"type": str(name), "severity": 0, "n": int(base.size),
                         "accuracy": float(base.mean()) if base.size else None})
         for level, cell in rows.groupby("severity", sort=True):
+            versus = _chance(cell) if cell["item_id"].is_unique else None
             by_cell.append({"type": str(name), "severity": int(level), "n": int(len(cell)),
-                            "accuracy": float(cell["_correct"].mean())})
+                            "accuracy": float(cell["_correct"].mean()),
+                            "above_chance": None if versus is None else versus["above_chance"]})
 
     pooled = _pooled_by_severity(results, seed)
     by_level: list[dict[str, Any]] = []
@@ -328,8 +342,9 @@ def degrade_metrics(results: Any, *, seed: int = 0, scale: int = 3) -> dict[str,
         by_level.append(record)
 
     return {
-        "verdict": degrade_verdict(by_cell, by_level, chance),
-        "chance_accuracy": chance,
+        "verdict": degrade_verdict(by_cell, by_level, clean_chance),
+        "chance_accuracy": clean_chance["chance"] if clean_chance else None,
+        "clean_vs_chance": clean_chance,
         "scale": scale,
         "accuracy_by_type_severity": by_cell,
         "calibration_by_severity": by_level,
@@ -341,19 +356,20 @@ def _pct(value: float | None) -> str:
 
 
 def degrade_verdict(by_cell: Sequence[Mapping[str, Any]], by_level: Sequence[Mapping[str, Any]],
-                    chance: float) -> str:
-    """One paragraph that is true for the data: the pooled accuracy change at the highest level
-    and whether it is significant, the worst type there, chance level, calibration shift and the
+                    clean_chance: Mapping[str, Any] | None) -> str:
+    """One paragraph that is true for the data: whether the clean accuracy is above chance at all
+    (else nothing more is claimed), the pooled accuracy change at the highest level and whether it
+    is significant, the hardest type there, the types at chance, calibration shift and the
     Dunning-Kruger flag."""
     clean = by_level[0]
-    at_chance = not math.isnan(chance) and clean["accuracy_ci_low"] <= chance
-    chance_text = f"chance is {_pct(chance)}" if not math.isnan(chance) else "chance level unknown"
     if len(by_level) < 2:
-        return f"Only clean answers ({_pct(clean['accuracy'])} correct on {clean['n_items']} items): no degraded variant was answered."
-    if at_chance:
+        return f"Only clean answers ({_pct(clean['accuracy'])} correct on {clean['n_items']} items): no degraded " \
+               "variant was answered."
+    if clean_chance is not None and not clean_chance["above_chance"]:
         return (f"Clean accuracy is {_pct(clean['accuracy'])} on {clean['n_items']} items, not above chance "
-                f"({chance_text}): the model does not read these images, so a fall (or not) under degradation "
-                "says nothing about its robustness.")
+                f"({_pct(clean_chance['chance'])}; {clean_chance['test']}, p = {clean_chance['p_value']:.3f}): the "
+                "model does not read these images, so a fall (or not) under degradation says nothing about its "
+                "robustness.")
     top = by_level[-1]
     level = top["severity"]
     sentence = f"Pooled over the degradation types, accuracy went from {_pct(clean['accuracy'])} clean to " \
@@ -372,8 +388,11 @@ def degrade_verdict(by_cell: Sequence[Mapping[str, Any]], by_level: Sequence[Map
         worst = min(cells, key=lambda c: c["accuracy"])
         sentence += f"; the hardest type there was {worst['type'].replace('_', ' ')} ({_pct(worst['accuracy'])})"
     sentence += "."
-    if not math.isnan(chance) and top["accuracy_ci_low"] <= chance <= top["accuracy_ci_high"]:
-        sentence += f" At level {level} the model is no better than chance ({chance_text})."
+    guessing = [c["type"].replace("_", " ") for c in cells if c.get("above_chance") is False]
+    if guessing and clean_chance is not None:
+        names = ", ".join(guessing[:6]) + (f" and {len(guessing) - 6} more" if len(guessing) > 6 else "")
+        sentence += (f" At level {level} the model is not above chance ({_pct(clean_chance['chance'])}, exact test at "
+                     f"α = {ALPHA:g}) under {names}.")
     shifts = [r for r in by_level if r.get("calibration_shift") is not None]
     if len(shifts) >= 2:
         first, last = shifts[0], shifts[-1]

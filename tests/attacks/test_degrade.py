@@ -163,10 +163,14 @@ def test_metrics_accuracy_by_type_and_severity_and_a_dunning_kruger_verdict() ->
     assert levels[0]["n"] == 200 and levels[2]["n"] == 400 and levels[2]["n_items"] == 200
     assert levels[2]["calibration_shift"] == pytest.approx(0.9 - levels[2]["accuracy"])
     assert levels[2]["dunning_kruger"] and levels[1]["dunning_kruger"]
-    assert metrics["chance_accuracy"] == 0.5
+    assert metrics["chance_accuracy"] == 0.5 and metrics["clean_vs_chance"]["above_chance"]
     verdict = metrics["verdict"]
     assert "a significant fall" in verdict and "AI Dunning-Kruger at level 1, 2" in verdict
-    assert "no better than chance" in verdict  # 50% on yes/no questions
+    at_two = [c for c in metrics["accuracy_by_type_severity"] if c["severity"] == 2]
+    assert all(c["above_chance"] is False for c in at_two)  # about 50% on yes/no questions
+    assert "At level 2 the model is not above chance (50.0%, exact test at α = 0.05) under gaussian noise, " \
+           "gaussian blur." in verdict
+    assert "not above chance" not in degrade_metrics(_results({0: 0.9, 1: 0.8}, {0: 0.9, 1: 0.8}))["verdict"]
 
 
 def test_verdict_is_careful_at_chance_and_without_confidence() -> None:
