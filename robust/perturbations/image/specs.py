@@ -81,7 +81,7 @@ _ALL = (
     _spec("low_resolution", "general", "general:low_resolution", "downsample (area) to scale, upsample back (bilinear)",
           "scale", 0.02, 1.0, decreasing=True, stochastic=False, log=True),
     _spec("motion_blur", "general", "general:motion_blur", "linear motion blur, length a fraction of the short side, angle at random",
-          "length", 0.0, 0.4),
+          "length", 0.0, 0.6),
     _spec("gaussian_blur", "general", "general:gaussian_blur", "Gaussian blur, sigma a fraction of the short side",
           "sigma", 0.0, 0.12, stochastic=False),
     # CT: projections with an OpenCV forward projector, filtered back-projection by scikit-image's iradon
@@ -93,9 +93,9 @@ _ALL = (
           "photons", 3.0, 1e7, modalities=("ct",), decreasing=True, log=True, luminance_only=True),
     # MRI: TorchIO's deterministic transforms with parameters drawn from our generator; numpy FFT for k-space
     _spec("mri_bias_field", "mri", "mri:bias_field", "smooth multiplicative bias field (TorchIO BiasField, order 3)",
-          "coefficient", 0.0, 2.0, modalities=("mri",), luminance_only=True),
+          "coefficient", 0.0, 4.0, modalities=("mri",), luminance_only=True),
     _spec("mri_undersampling", "mri", "mri:undersampling", "k-space lines kept at random (centre always), zero-filled reconstruction",
-          "acceleration", 1.0, 64.0, modalities=("mri",), log=True, luminance_only=True),
+          "acceleration", 1.0, 256.0, modalities=("mri",), log=True, luminance_only=True),
     _spec("mri_ghosting", "mri", "mri:ghosting", "ghosts along the phase-encode axis (TorchIO Ghosting)",
           "intensity", 0.0, 3.0, modalities=("mri",), luminance_only=True),
     _spec("mri_motion", "mri", "mri:motion", "rigid motion during acquisition, k-space composed (TorchIO Motion)",
