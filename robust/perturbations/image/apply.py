@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ...errors import UsageError
-from ._pixels import from_float, on_luminance, to_float
+from ._pixels import check_shape, from_float, on_luminance, to_float
 from .specs import DegradationSpec, get_spec
 
 _KERNELS: dict[str, Callable[..., np.ndarray]] = {}
@@ -37,8 +37,13 @@ def apply_degradation(pixels: np.ndarray, type: str, params: Mapping[str, Any], 
         what = (f"unknown {sorted(unknown)}" if unknown else "") + (" and " if unknown and missing else "") + (
             f"missing {sorted(missing)}" if missing else "")
         raise UsageError(f"degradation '{type}' takes parameters {sorted(expected)}: {what}")
-    x, scale = to_float(pixels)
     kernel = _kernel(spec)
+    if spec.uint8_native and pixels.dtype == np.uint8:  # JPEG and pixelation are 8-bit operations anyway
+        check_shape(pixels)
+        flat = pixels[..., 0] if pixels.ndim == 3 and pixels.shape[2] == 1 else pixels
+        out = kernel(np.ascontiguousarray(flat), rng, **params)
+        return out[..., None] if out.ndim < pixels.ndim else out
+    x, scale = to_float(pixels)
     if spec.luminance_only:
         y = on_luminance(kernel, x, rng, **params)
     else:

@@ -40,6 +40,7 @@ class DegradationSpec:
     linked: Mapping[str, float] = field(default_factory=dict)
     fixed: Mapping[str, object] = field(default_factory=dict)
     luminance_only: bool = False  # works on gray intensity; RGB gets the same change on each channel
+    uint8_native: bool = False  # the kernel also takes uint8 pixels as they are (skips two float passes)
 
     def applies_to(self, modality: str | None) -> bool:
         """True when this type makes sense for images of ``modality`` (None = unknown: only the any-modality types)."""
@@ -110,9 +111,9 @@ _ALL = (
           "coverage", 0.0, 1.5, modalities=("pathology",)),
     # extras users meet in practice
     _spec("jpeg", "extra", "extra:jpeg", "JPEG compression at a quality (OpenCV imencode)",
-          "quality", 1.0, 100.0, decreasing=True, integer=True, stochastic=False),
+          "quality", 1.0, 100.0, decreasing=True, integer=True, stochastic=False, uint8_native=True),
     _spec("pixelate", "extra", "extra:pixelate", "blocks: downsample (area) to scale, upsample (nearest)",
-          "scale", 0.01, 1.0, decreasing=True, stochastic=False, log=True),
+          "scale", 0.01, 1.0, decreasing=True, stochastic=False, log=True, uint8_native=True),
 )
 
 DEGRADATIONS: Mapping[str, DegradationSpec] = MappingProxyType({spec.name: spec for spec in _ALL})
