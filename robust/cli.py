@@ -23,6 +23,7 @@ COMMANDS = {
     "compare": "robust.commands.compare",
     "plan": "robust.commands.plan",
     "degrade": "robust.commands.degrade",
+    "store": "robust.commands.store",
     "list": "robust.commands.list_",
     "mine-pairs": "robust.commands.mine_pairs",
 }
@@ -67,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(COMMANDS[args.command])
         return int(module.run(args))
     except RobustError as exc:
-        print(f"robust: error: {exc}", file=sys.stderr)
+        from .redact import redact_text
+
+        print(f"robust: error: {redact_text(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("robust: interrupted. Answers received so far are saved in the response store; "

@@ -147,6 +147,9 @@ def run(args: argparse.Namespace) -> int:
     from ..run.runner import RunCounters
     from ._console import print_summary
 
+    from ..run.experiment import check_seed
+
+    check_seed(args.seed)
     started = time.time()
     path = Path(args.file)
     from ..benches import get_bench

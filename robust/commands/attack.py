@@ -113,8 +113,13 @@ def run(args: argparse.Namespace) -> int:
         if verdict:  # attacks with figures of their own (medfuzz, options, verify) sum them up
             print(verdict)
         counters = result.counters
-        print(f"{counters.model_calls} model calls, {counters.cache_hits} answers from the store; "
+        waited = f", {counters.from_other_process} from another process's requests" \
+            if counters.from_other_process else ""
+        print(f"{counters.model_calls} model calls, {counters.cache_hits} answers from the store{waited}; "
               f"run folder: {result.out_dir}")
+    note = result.counters.failure_note()
+    if note:
+        print(f"Warning: {note}.", file=sys.stderr)
     else:
         print(result.out_dir)
     return 0

@@ -131,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
     from ..benches.generic import parse_mapping
     from .attack import image_options_from_args
 
+    from ..run.experiment import check_seed
+
+    check_seed(args.seed)
     attack = ATTACKS.load(args.attack).from_args(args)
     items, data_path, bundled = load_bench(args.bench, args.data, mapping=parse_mapping(args.mapping), limit=args.limit,
                                            images=image_options_from_args(args))

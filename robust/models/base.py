@@ -131,5 +131,9 @@ class BaseModel:
     def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        """Optional: set-up the runner calls once, just before the first request it really needs
+        (an endpoint check, say), so a fully cached run costs nothing. Errors here stop the run."""
+
     def close(self) -> None:
         """Release connections or memory; safe to call twice."""

@@ -4,10 +4,12 @@ OpenAI, Azure behind a proxy).
 Requests run on an asyncio loop in a background thread (aiohttp, a semaphore-sized worker pool,
 an optional requests-per-minute limiter); each answer is handed back through a queue the moment
 it completes, so the runner stores it at once. Transient failures (429, 5xx, timeouts, dropped
-connections, malformed bodies) are retried with exponential backoff and jitter, honouring
-``Retry-After``; after the last retry the item becomes a Prediction with ``error`` set and the run
-goes on. A cheap pre-flight request (``GET /models``, else a 1-token completion) turns a wrong URL,
-key or model name into one clear line before any work starts.
+connections) are retried with exponential backoff and jitter, honouring ``Retry-After``; a 200
+whose body is not a completion is retried once only (a server that answers garbage keeps doing
+so); after the last retry the item becomes a Prediction with ``error`` set and the run goes on.
+A cheap pre-flight request (``GET /models``, else a 1-token completion) turns a wrong URL, key or
+model name into one clear line — sent only when a request is really needed (:meth:`prepare`), so
+a fully cached re-run makes no request at all.
 
 The API key lives only in the request headers: never in the fingerprint, ``repr``, errors or logs.
 """
@@ -33,6 +35,7 @@ from typing import Any
 
 from ..errors import ModelError, UsageError
 from ..items import Item, Prediction
+from ..redact import redact_text, redact_url
 from .base import BaseModel, sampling_temperature, vote_prediction
 from .parsing import PARSER_VERSION, parse_answer
 from .prompting import PromptTemplate, load_template
@@ -63,7 +66,7 @@ def resolve_base_url(base_url: str | None) -> str:
     url = base_url or os.environ.get("ROBUST_BASE_URL") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
     url = url.strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--base-url must start with http:// or https:// (got {url!r})")
+        raise UsageError(f"--base-url must start with http:// or https:// (got {redact_url(url)!r})")
     return url
 
 
@@ -109,6 +112,7 @@ class OpenAICompatible(BaseModel):
         self.model = model
         self.spec = f"openai:{model}"
         self.base_url = resolve_base_url(base_url)
+        self.shown_url = redact_url(self.base_url)  # what is printed, written or fingerprinted: no credentials
         self.key_env = api_key_env or DEFAULT_KEY_ENV
         key = os.environ.get(self.key_env) or None
         if api_key_env and key is None:
@@ -129,6 +133,11 @@ class OpenAICompatible(BaseModel):
         # per-option probabilities; sampled answers get their confidence from the votes instead
         self._logprobs_auto = logprobs is None
         self.logprobs = (0 if samples > 1 else 5) if logprobs is None else int(logprobs)
+        # the fingerprint keeps what was asked for: the pre-flight runs only when a request is
+        # needed, so the store key must not depend on what it finds out
+        self._asked_logprobs = self.logprobs
+        self.check_endpoint = True
+        self._checked = False
         self._send_logprobs = self.logprobs > 0
         self.template = template if isinstance(template, PromptTemplate) else load_template(template)
         self.backoff = backoff
@@ -141,14 +150,14 @@ class OpenAICompatible(BaseModel):
         self._jitter = random.Random()
 
     def __repr__(self) -> str:
-        return f"OpenAICompatible({self.model!r}, base_url={self.base_url!r})"
+        return f"OpenAICompatible({self.model!r}, base_url={self.shown_url!r})"
 
     # ---- identity -------------------------------------------------------------------------
     def fingerprint(self) -> Mapping[str, Any]:
         return {
-            "adapter": "openai", "version": ADAPTER_VERSION, "base_url": self.base_url, "model": self.model,
+            "adapter": "openai", "version": ADAPTER_VERSION, "base_url": self.shown_url, "model": self.model,
             "api": "completions" if self.completions else "chat", "temperature": self.temperature,
-            "max_tokens": self.max_tokens, "samples": self.samples, "logprobs": self.logprobs,
+            "max_tokens": self.max_tokens, "samples": self.samples, "logprobs": self._asked_logprobs,
             "parser": PARSER_VERSION, **self.template.fingerprint(),
         }
 
@@ -192,9 +201,16 @@ class OpenAICompatible(BaseModel):
             pass
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self.__key, "***") if self.__key else text
+        text = text.replace(self.base_url, self.shown_url) if self.base_url != self.shown_url else text
+        return redact_text(text.replace(self.__key, "***") if self.__key else text)
 
     # ---- pre-flight ------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Called by the runner before the first request it really needs: the pre-flight, once."""
+        if self.check_endpoint and not self._checked:
+            self.preflight()
+        self._checked = True
+
     def preflight(self) -> None:
         """One cheap request before any work: a bad URL, key or model name becomes one clear line."""
         try:
@@ -202,7 +218,7 @@ class OpenAICompatible(BaseModel):
         except (UsageError, ModelError):
             raise
         except Exception as exc:  # anything unexpected still reads as one line
-            raise ModelError(self._scrub(f"pre-flight request to {self.base_url} failed: {type(exc).__name__}: {exc}")) from None
+            raise ModelError(self._scrub(f"pre-flight request to {self.shown_url} failed: {type(exc).__name__}: {exc}")) from None
 
     def _key_hint(self) -> str:
         if self.__key:
@@ -218,7 +234,7 @@ class OpenAICompatible(BaseModel):
         try:
             async with session.get(f"{self.base_url}/models", timeout=timeout) as response:
                 if response.status in (401, 403):
-                    raise UsageError(f"{self.base_url} refused the request (HTTP {response.status}): {self._key_hint()}")
+                    raise UsageError(f"{self.shown_url} refused the request (HTTP {response.status}): {self._key_hint()}")
                 if response.status == 200:
                     try:
                         body = json.loads(await response.text())
@@ -237,21 +253,21 @@ class OpenAICompatible(BaseModel):
                                         timeout=timeout) as retry:
                     if retry.status == 200 or retry.status in RETRY_STATUSES:
                         if not self._logprobs_auto:
-                            raise UsageError(f"{self.base_url} rejects log-probabilities ({detail}); "
+                            raise UsageError(f"{self.shown_url} rejects log-probabilities ({detail}); "
                                              "drop --logprobs (or use --samples for vote confidence)")
                         self.logprobs = 0  # auto: this server has none; answers come without probabilities
                         self._send_logprobs = False
                         return
             if response.status in (401, 403):
-                raise UsageError(f"{self.base_url} refused the request (HTTP {response.status}): {self._key_hint()}")
+                raise UsageError(f"{self.shown_url} refused the request (HTTP {response.status}): {self._key_hint()}")
             listed = f"; it serves: {', '.join(served[:8])}" if served else ""
-            raise UsageError(self._scrub(f"model '{self.model}' is not usable at {self.base_url} "
+            raise UsageError(self._scrub(f"model '{self.model}' is not usable at {self.shown_url} "
                                          f"(HTTP {response.status}: {detail}){listed}"))
         except aiohttp.ClientError as exc:
-            raise UsageError(self._scrub(f"cannot reach {self.base_url} ({type(exc).__name__}: {exc}); "
+            raise UsageError(self._scrub(f"cannot reach {self.shown_url} ({type(exc).__name__}: {exc}); "
                                          "is the server running? (--base-url)")) from None
         except TimeoutError:
-            raise UsageError(f"cannot reach {self.base_url}: no answer within {min(self.timeout, 20.0):g} s "
+            raise UsageError(f"cannot reach {self.shown_url}: no answer within {min(self.timeout, 20.0):g} s "
                              "(--base-url, --timeout)") from None
 
     def _probe_payload(self, *, with_logprobs: bool) -> dict[str, Any]:
@@ -270,6 +286,7 @@ class OpenAICompatible(BaseModel):
     def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
         if not items:
             return
+        self.prepare()
         out: queue.SimpleQueue[Any] = queue.SimpleQueue()
         future = self._submit(self._run(list(items), out))
         remaining = len(items)
@@ -382,6 +399,7 @@ class OpenAICompatible(BaseModel):
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         url = self._endpoint()
         last: _Transient = _Transient("no attempt made")
+        malformed = 0
         for attempt in range(self.retries + 1):
             if self._limiter is not None:
                 await self._limiter.wait()
@@ -395,8 +413,12 @@ class OpenAICompatible(BaseModel):
                                 raise ValueError("no 'choices' list")
                             return body
                         except ValueError as exc:
-                            raise _Transient(f"malformed response from the server ({exc}): "
-                                             f"{raw[:120].decode('utf-8', 'replace')!r}") from None
+                            malformed += 1
+                            message = (f"malformed response from the server ({exc}): "
+                                       f"{raw[:120].decode('utf-8', 'replace')!r}")
+                            if malformed > 1:  # twice in a row: the server is broken, not busy
+                                raise _Permanent(f"{message} (twice; not retried further)", 200) from None
+                            raise _Transient(message) from None
                     detail = _error_detail(raw.decode("utf-8", "replace"))
                     message = f"HTTP {response.status}: {detail}"
                     if response.status in RETRY_STATUSES:
@@ -535,13 +557,9 @@ _SETTINGS = ("base_url", "api_key_env", "concurrency", "rpm", "timeout", "retrie
 
 
 def create(arg: str | None, **options: Any) -> OpenAICompatible:
-    """``openai:MODEL``: builds the adapter and runs the pre-flight check (unless ``preflight=False``)."""
+    """``openai:MODEL``: builds the adapter; its pre-flight check runs before the first request that
+    is really needed (``preflight=False`` turns it off)."""
     preflight = options.pop("preflight", True)
     model = OpenAICompatible(arg or "", **{k: v for k, v in options.items() if k in _SETTINGS and v is not None})
-    if preflight:
-        try:
-            model.preflight()
-        except BaseException:
-            model.close()
-            raise
+    model.check_endpoint = bool(preflight)
     return model

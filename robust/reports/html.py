@@ -245,9 +245,18 @@ def _header(data: RunData) -> list[tuple[str, str]]:
         ("model calls", fmt.count(summary.get("model_calls", counters.get("model_calls")))),
         ("answers from the store", fmt.count(summary.get("cache_hits", counters.get("cache_hits")))),
         ("errors", fmt.count(summary.get("errors", counters.get("errors")))),
+        *_failed_requests(summary),
         ("toolkit", f"robust {(config.get('versions') or {}).get('robust-medai', fmt.DASH)}"),
     ]
     return header
+
+
+def _failed_requests(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The header line on requests that failed after retries: how many, why, what a re-run does."""
+    failed = summary.get("failed_requests")
+    if not isinstance(failed, Mapping) or not failed.get("n") or not failed.get("note"):
+        return []
+    return [("failed requests", str(failed["note"]))]
 
 
 def run_context(

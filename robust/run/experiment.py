@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ..attacks import ATTACKS, Attack
 from ..benches import load_bench
-from ..errors import UsageError
+from ..errors import RobustError, UsageError
 from ..items import Item, Prediction, Variant
 from ..jsonsafe import json_safe
 from ..models import load_model
 from ..models.base import Model
+from ..redact import redact, redact_text
 from .runner import RunCounters, Runner
 from .store import ResponseStore
 
@@ -104,7 +105,7 @@ def start_record(*, command: Sequence[str], bench: str, data_path: Path, bundled
                  seed: int, model: Model, attack: Attack, started: float, **extra: Any) -> dict[str, Any]:
     """What config.json says before any model call: enough to reproduce the run."""
     record: dict[str, Any] = {
-        "command": list(command), "bench": bench, "data": str(data_path), "data_sha256": file_sha256(data_path),
+        "command": redact([str(c) for c in command]), "bench": bench, "data": str(data_path), "data_sha256": file_sha256(data_path),
         "bundled_sample": bundled, "limit": limit, "seed": seed, "model": model.spec,
         "fingerprint": dict(model.fingerprint()), "attack": attack.name, "attack_options": dict(attack.options()),
     }
@@ -162,8 +163,7 @@ def execute(
     """Run ``config`` end to end and write the run folder. ``progress(label)`` returns a
     context manager with ``advance(n)`` and ``add_total(n)`` (the CLI passes a rich bar)."""
     started = time.time()
-    if config.noise_floor < 0:
-        raise UsageError("--noise-floor must be 0 or more")
+    check_flags(config)
     items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit,
                                            images=config.images)
     if bundled and notify is not None:
@@ -179,28 +179,54 @@ def execute(
         mapping=dict(config.mapping or {}), noise_floor=config.noise_floor,
         **({"images": config.images.to_dict()} if config.images is not None and any(i.images for i in items) else {}))
     _write_json(out_dir / "config.json", config_record)
-    store = ResponseStore(config.store)
-    config_record["store"] = str(store.path)
-    runner = Runner(model, store)
+    counters = RunCounters()
     try:
-        with progress(f"{attack.name} × {model.spec}") if progress is not None else contextlib.nullcontext() as bar:
-            if bar is not None:
-                runner.on_progress, runner.on_total = bar.advance, bar.add_total
-            pairs = attack.execute(items, runner.evaluate, seed=config.seed)
-            if config.noise_floor > 0:
-                pairs = pairs + clean_repeats(pairs, runner.evaluate, config.noise_floor)
-    except BaseException:
+        store = ResponseStore(config.store)
+        try:
+            config_record["store"] = redact_text(str(store.path))
+            runner = Runner(model, store, counters=counters)
+            with progress(f"{attack.name} × {model.spec}") if progress is not None else contextlib.nullcontext() as bar:
+                if bar is not None:
+                    runner.on_progress, runner.on_total = bar.advance, bar.add_total
+                pairs = attack.execute(items, runner.evaluate, seed=config.seed)
+                if config.noise_floor > 0:
+                    pairs = pairs + clean_repeats(pairs, runner.evaluate, config.noise_floor)
+        finally:
+            store.close()
+    except BaseException as exc:
         # Answers are already in the store; the folder says the run did not finish and how far it got.
-        config_record["status"] = "failed"
-        config_record["counters"] = vars(runner.counters)
-        _write_json(out_dir / "config.json", config_record)
+        mark_failed(out_dir, config_record, exc, counters)
         raise
     finally:
-        store.close()
         close = getattr(model, "close", None)
         if callable(close):
             close()
-    return finish(config_record, items, pairs, runner.counters, out_dir, started, attack, config)
+    return finish(config_record, items, pairs, counters, out_dir, started, attack, config)
+
+
+def check_flags(config: RunConfig) -> None:
+    """Every run flag checked before anything is loaded or paid for."""
+    check_seed(config.seed)
+    if config.noise_floor < 0:
+        raise UsageError(f"--noise-floor must be 0 or more (got {config.noise_floor})")
+    if config.limit is not None and config.limit < 1:
+        raise UsageError(f"--limit must be at least 1 (got {config.limit})")
+
+
+def check_seed(seed: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UsageError(f"--seed must be a whole number, 0 or more (got {seed!r})")
+
+
+def mark_failed(out_dir: Path, config_record: dict[str, Any], exc: BaseException, counters: RunCounters) -> None:
+    """config.json says ``failed``, why, and how far the run got (never left at ``running``)."""
+    config_record["status"] = "failed"
+    config_record["error"] = redact_text(f"{type(exc).__name__}: {exc}" if not isinstance(exc, RobustError) else str(exc))
+    config_record["counters"] = vars(counters)
+    try:
+        _write_json(out_dir / "config.json", config_record)
+    except OSError:
+        pass  # the original error is what the user needs to see
 
 
 def clean_repeats(pairs: Sequence[tuple[Variant, Prediction]], evaluate: Callable[[Sequence[Variant]], list[Prediction]],
@@ -217,7 +243,19 @@ def clean_repeats(pairs: Sequence[tuple[Variant, Prediction]], evaluate: Callabl
 def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tuple[Variant, Prediction]],
            counters: RunCounters, out_dir: Path, started: float, attack: Attack,
            config: RunConfig | None = None) -> Run:
-    """Write results first (so they survive any later failure), then the summary and report."""
+    """Write results first (so they survive any later failure), then the summary and report, and
+    only then, atomically, ``status: complete`` in config.json: a folder that says complete has
+    every file. Any failure on the way leaves ``failed`` with the reason."""
+    try:
+        return _finish(config_record, items, pairs, counters, out_dir, started, attack, config)
+    except BaseException as exc:
+        mark_failed(out_dir, config_record, exc, counters)
+        raise
+
+
+def _finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tuple[Variant, Prediction]],
+            counters: RunCounters, out_dir: Path, started: float, attack: Attack,
+            config: RunConfig | None = None) -> Run:
     from ..stats.summary import build_summary
     from .results import results_frame
 
@@ -227,17 +265,17 @@ def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tup
     compared = frame[~frame["perturbation"].isin(attack.unsummarized)] if attack.unsummarized else frame
     full = build_summary(compared, seed=int(config_record["seed"]))
     summary = _in_attack_order(full.cells, attack.perturbation_names())
-    config_record["status"] = "complete"
     config_record["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     config_record["duration_seconds"] = round(time.time() - started, 3)
     config_record["counters"] = vars(counters)
-    _write_json(out_dir / "config.json", config_record)
     summary_json = summary_document(config_record, frame, summary, counters, len(items), extras=full)
     summary_json["attack_metrics"] = json_safe(dict(attack.metrics(frame)))
     _write_json(out_dir / "summary.json", summary_json)
     run = Run(config=config or RunConfig(), items=items, results=frame, summary=summary, summary_json=summary_json,
               out_dir=out_dir, counters=counters, config_record=config_record)
     run.report()
+    config_record["status"] = "complete"  # last, after every file
+    _write_json(out_dir / "config.json", config_record)
     return run
 
 
@@ -277,6 +315,8 @@ def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counte
         "model_calls": counters.model_calls,
         "cache_hits": counters.cache_hits,
         "errors": int(frame["error"].notna().sum()),
+        "failed_requests": {"n": counters.errors, "reasons": dict(counters.failed_reasons),
+                            "note": counters.failure_note()},
         "clean": {"n": int(len(ok)), "accuracy": float(ok["correct"].mean()) if len(ok) else None},
         "perturbations": perturbations,
     }
@@ -294,6 +334,12 @@ def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counte
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Atomic and durable: a kill leaves the old file or the new one, never half of either."""
+    import os
+
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str, allow_nan=False) + "\n", encoding="utf-8")
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, indent=2, default=str, allow_nan=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
     tmp.replace(path)

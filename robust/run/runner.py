@@ -8,15 +8,17 @@ answered stays in the store and a re-run asks only for the rest.
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from ..errors import ModelError
+from ..errors import ModelError, RobustError
 from ..items import Prediction, Variant
 from ..models.base import Model, fingerprint_hash, stable_hash
-from .store import ResponseStore
+from .store import STORE_HELP, ResponseStore, StoreError
 
 ProgressHook = Callable[[int], None]
 
@@ -35,6 +37,27 @@ class RunCounters:
     cache_hits: int = 0
     errors: int = 0
     seconds_in_model: float = 0.0
+    #: answers another process paid for while this one waited (its claim on the same requests)
+    from_other_process: int = 0
+    #: why requests failed after the model's own retries: reason -> count
+    failed_reasons: dict[str, int] = field(default_factory=dict)
+
+    def failure_note(self) -> str | None:
+        """One true sentence about the requests that failed, or None when none did."""
+        if not self.errors:
+            return None
+        reasons = sorted(self.failed_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown = "; ".join(f"{count}x {reason}" for reason, count in reasons[:3])
+        more = f"; {len(reasons) - 3} other reasons" if len(reasons) > 3 else ""
+        plural = "s" if self.errors != 1 else ""
+        return (f"{self.errors} request{plural} failed after retries ({shown}{more}); they are error rows in "
+                f"the results, not answers, and a re-run of the same command asks exactly these {self.errors} again")
+
+
+def failure_reason(error: str) -> str:
+    """An error message without its per-request details, so equal causes count together."""
+    reason = re.sub(r" \(gave up after \d+ attempts\)$", "", error)
+    return reason[:160]
 
 
 @dataclass
@@ -47,10 +70,13 @@ class Runner:
     #: stop early when at least ``stop_min_errors`` new requests failed and they are at least this share
     stop_error_share: float = 0.5
     stop_min_errors: int = 10
+    #: how often to look for answers another process is paying for (seconds)
+    poll_seconds: float = 0.05
 
     def __post_init__(self) -> None:
         self.fingerprint = fingerprint_hash(self.model)
         self.store.register(self.fingerprint, json.dumps(dict(self.model.fingerprint()), sort_keys=True, default=str))
+        self._prepared = False
 
     def evaluate(self, variants: Sequence[Variant]) -> list[Prediction]:
         """Predictions for ``variants``, in order: from the store where possible, else the model."""
@@ -61,46 +87,87 @@ class Runner:
         stored = self.store.get_many(self.fingerprint, keys)
         waiting: dict[str, list[int]] = {}
         for index, key in enumerate(keys):
-            if key in stored:
-                results[index] = stored[key]
+            found = stored.get(key)
+            if found is not None:
+                results[index] = found
             else:
                 waiting.setdefault(key, []).append(index)
         hits = len(variants) - sum(len(v) for v in waiting.values())
         self.counters.cache_hits += hits
         if self.on_progress is not None and hits:
             self.on_progress(hits)
-        pending_keys = list(waiting)
-        pending_items = [variants[waiting[k][0]].item for k in pending_keys]
-        if pending_items:
-            self._ask(pending_keys, pending_items, waiting, results)
+        first_item = {key: variants[slots[0]].item for key, slots in waiting.items()}
+        pending = list(waiting)
+        while pending:
+            mine, theirs = self.store.claim(self.fingerprint, pending)
+            if mine:
+                self._ask(mine, [first_item[k] for k in mine], waiting, results)
+            pending = self._wait_for_others(theirs, waiting, results) if theirs else []
         return [r if r is not None else Prediction(choice=None, error="no answer") for r in results]
+
+    def _wait_for_others(self, keys: list[str], waiting: dict[str, list[int]],
+                         results: list[Prediction | None]) -> list[str]:
+        """Another process claimed these requests: take its answers as they land; hand back the
+        ones it gave up on (claim released or expired without an answer) to be asked here."""
+        left = set(keys)
+        while left:
+            found = self.store.get_many(self.fingerprint, left)
+            for key, prediction in found.items():
+                for slot in waiting[key]:
+                    results[slot] = prediction
+                self.counters.from_other_process += len(waiting[key])
+                if self.on_progress is not None:
+                    self.on_progress(len(waiting[key]))
+            left -= set(found)
+            if not left:
+                break
+            held = self.store.claimed_by_others(self.fingerprint, left)
+            if len(held) < len(left):
+                return [k for k in keys if k in left and k not in held]
+            time.sleep(self.poll_seconds)
+        return []
 
     def _ask(self, keys: list[str], items: list[Any], waiting: dict[str, list[int]], results: list[Prediction | None]) -> None:
         answered = 0
         failed: Counter[str] = Counter()
         began = time.perf_counter()
+        if not self._prepared:  # e.g. the endpoint pre-flight: only once a request is really needed
+            prepare = getattr(self.model, "prepare", None)
+            if callable(prepare):
+                try:
+                    prepare()
+                except BaseException:
+                    self.store.release()
+                    raise
+            self._prepared = True
         answers = self.model.predict(items)
         try:
             for index, prediction in answers:
                 key = keys[index]
-                self.store.put(self.fingerprint, key, prediction)
+                try:
+                    self.store.put(self.fingerprint, key, prediction)
+                except sqlite3.Error as exc:
+                    raise StoreError(f"the response store {self.store.path} (--store) failed after {answered} of "
+                                     f"{len(items)} new answers were saved: {exc}; {STORE_HELP}") from None
                 self.counters.model_calls += 1
                 answered += 1
                 if prediction.error is not None:
                     self.counters.errors += 1
-                    failed[prediction.error] += 1
+                    reason = failure_reason(prediction.error)
+                    failed[reason] += 1
+                    self.counters.failed_reasons[reason] = self.counters.failed_reasons.get(reason, 0) + 1
                 for slot in waiting[key]:
                     results[slot] = prediction
                 if self.on_progress is not None:
                     self.on_progress(len(waiting[key]))
                 if self._failing(failed, answered):
                     break
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, RobustError):
             raise
         except Exception as exc:  # the model as a whole failed: keep what we have, say how to resume
             raise ModelError(
-                f"model {self.model.spec} failed after {answered} of {len(items)} new requests "
-                f"({type(exc).__name__}: {exc}). Answers so far are saved in {self.store.path}; "
+                f"model {self.model.spec} failed after {answered} of {len(items)} new requests were answered "
+                f"({type(exc).__name__}: {exc}). The answers so far are saved in {self.store.path}; "
                 "re-run the same command to resume."
             ) from exc
         finally:
@@ -108,6 +175,10 @@ class Runner:
             if callable(close):
                 close()  # cancels whatever the model still has in flight
             self.counters.seconds_in_model += time.perf_counter() - began
+            try:
+                self.store.flush()  # group commit: on every way out, interrupts included
+            finally:
+                self.store.release()
         if self._failing(failed, answered):
             error, count = failed.most_common(1)[0]
             raise ModelError(

@@ -46,6 +46,7 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.behaviour = Behaviour()
         self.requests = 0
+        self.http_requests = 0  # every HTTP request, pre-flight probes and GET /models included
         self.completed = 0
         self.per_question: Counter[str] = Counter()
         self.payloads: list[dict[str, Any]] = []
@@ -60,6 +61,7 @@ class FakeOpenAI:
     def reset(self) -> None:
         self.behaviour = Behaviour()
         self.requests = 0
+        self.http_requests = 0
         self.completed = 0
         self.per_question.clear()
         self.payloads.clear()
@@ -124,6 +126,7 @@ class FakeOpenAI:
 
     async def _handle(self, request: web.Request, chat: bool) -> web.StreamResponse:
         behaviour = self.behaviour
+        self.http_requests += 1
         if behaviour.api_key is not None and request.headers.get("Authorization") != f"Bearer {behaviour.api_key}":
             return web.json_response({"error": {"message": "Incorrect API key provided"}}, status=401)
         payload = await request.json()
@@ -170,6 +173,7 @@ class FakeOpenAI:
         return await self._handle(request, chat=False)
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
+        self.http_requests += 1
         if not self.behaviour.models_endpoint:
             return web.json_response({"error": "not found"}, status=404)
         if self.behaviour.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.behaviour.api_key}":

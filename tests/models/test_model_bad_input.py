@@ -51,7 +51,17 @@ def test_unreachable_base_url(medqa_file: Path, tmp_path: Path, capsys: pytest.C
     assert main(attack(medqa_file, tmp_path / "run", "--model", "openai:x", "--base-url", url)) == 2
     line = one_line_error(capsys)
     assert f"cannot reach {url}" in line and "is the server running?" in line
-    assert not (tmp_path / "run").exists()
+    assert_failed_run(tmp_path / "run", "cannot reach")
+
+
+def assert_failed_run(run: Path, reason: str) -> None:
+    """The endpoint is checked only when a request is needed, after the run folder exists: the
+    folder then says failed and why, never running or complete."""
+    import json
+
+    config = json.loads((run / "config.json").read_text())
+    assert config["status"] == "failed" and reason in config["error"]
+    assert not (run / "summary.json").exists() and not (run / "report.html").exists()
 
 
 def test_wrong_key_and_unknown_model_fail_at_preflight(server: FakeOpenAI, medqa_file: Path, tmp_path: Path,
@@ -67,7 +77,10 @@ def test_wrong_key_and_unknown_model_fail_at_preflight(server: FakeOpenAI, medqa
     assert main(attack(medqa_file, tmp_path / "b", "--model", "openai:gpt-5", "--base-url", server.url)) == 2
     line = one_line_error(capsys)
     assert "model 'gpt-5' is not usable" in line and "it serves: fake-mc" in line
-    assert server.completed == 0 and not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert server.completed == 0
+    assert_failed_run(tmp_path / "a", "HTTP 401")
+    assert_failed_run(tmp_path / "b", "not usable")
+    assert "sk-wrong-secret" not in (tmp_path / "a" / "config.json").read_text()
 
 
 def test_servers_without_a_models_endpoint_pass_preflight_with_a_one_token_request(

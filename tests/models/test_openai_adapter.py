@@ -193,16 +193,17 @@ def test_log_probabilities_are_on_by_default_where_the_server_supports_them(serv
     [(_, prediction)] = list(model(server).predict(items(1)))
     assert server.payloads[-1]["top_logprobs"] == 5 and prediction.confidence == pytest.approx(0.8, abs=1e-4)
     server.behaviour.reject_logprobs = True
-    adapter = model(server)  # the pre-flight probe finds out and turns them off
-    assert adapter.fingerprint()["logprobs"] == 0
+    adapter = model(server)  # the pre-flight probe (before the first request) finds out and turns them off
+    before = adapter.fingerprint()
     [(_, prediction)] = list(adapter.predict(items(1)))
+    assert adapter.fingerprint() == before  # the store key never depends on what the pre-flight found
     assert "logprobs" not in server.payloads[-1] and prediction.error is None and prediction.probs is None
     unchecked = OpenAICompatible("fake-mc", base_url=server.url)  # no pre-flight: falls back per request
     _OPEN.append(unchecked)
     [(_, prediction)] = list(unchecked.predict(items(1)))
     assert prediction.error is None and "logprobs" not in server.payloads[-1]
     with pytest.raises(UsageError, match="rejects log-probabilities"):
-        model(server, logprobs=3)  # asked for explicitly: say so before any work
+        list(model(server, logprobs=3).predict(items(1)))  # asked for explicitly: said before any answer
 
 
 def test_answer_token_is_found_past_an_article_and_spellings_are_summed() -> None:
