@@ -41,6 +41,7 @@ def load_bench(
     ``images`` (``--images``, ``--slice``, ``--pixel-limit``, ``--allow-outside-images``) reaches
     loaders whose ``load`` accepts an ``images`` keyword; text-only loaders are called as before."""
     bench = get_bench(name)
+    check_mapping(name, bench, mapping)
     if data is None:
         if bench.default_data is None:
             raise UsageError(f"bench '{name}' has no bundled sample: pass --data PATH")
@@ -56,6 +57,19 @@ def load_bench(
             raise UsageError("--limit must be at least 1")
         items = items[:limit]
     return items, path, bundled
+
+
+def check_mapping(name: str, bench: Bench, mapping: Mapping[str, str] | None) -> None:
+    """``--map`` keys the bench does not read are an error, not silently ignored. A loader lists the
+    keys it reads in ``mapping_keys`` (third-party loaders without it are not checked)."""
+    keys = getattr(bench, "mapping_keys", None)
+    if not mapping or keys is None:
+        return
+    unknown = sorted(set(mapping) - set(keys))
+    if unknown:
+        takes = f"it reads only: {', '.join(sorted(keys))}" if keys else "its format is fixed, it reads no --map"
+        raise UsageError(f"--map {','.join(unknown)}: bench '{name}' ignores {'this key' if len(unknown) == 1 else 'these keys'} "
+                         f"({takes}); use --bench jsonl for a file with its own columns")
 
 
 def accepts_images(bench: Bench) -> bool:

@@ -45,6 +45,14 @@ def parse_mapping(text: str | None) -> dict[str, str]:
     return mapping
 
 
+def mapping_base(mapping: Mapping[str, str], key: str, default: int) -> int:
+    """``answer_base`` / ``cop_base``: where option numbering starts, 0 or 1."""
+    text = str(mapping.get(key, default)).strip()
+    if text not in ("0", "1"):
+        raise UsageError(f"--map {key}={text}: option numbers start at 0 or 1")
+    return int(text)
+
+
 class Generic:
     name = "jsonl"
     default_data: Path | None = None
@@ -53,7 +61,7 @@ class Generic:
     def load(self, path: Path, *, mapping: Mapping[str, str] | None = None,
              images: "ImageOptions | None" = None) -> list[Item]:
         mapping = dict(mapping or {})
-        unknown = set(mapping) - KNOWN_KEYS - {"cop_base"}
+        unknown = set(mapping) - KNOWN_KEYS
         if unknown:
             raise UsageError(f"--map: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(KNOWN_KEYS))}")
         if path.suffix.lower() in (".csv", ".tsv"):
@@ -71,17 +79,19 @@ class Generic:
         c_col = mapping.get("context")
         i_col = mapping.get("image")
         m_col = mapping.get("modality")
-        base = int(mapping.get("answer_base", "0"))
+        base = mapping_base(mapping, "answer_base", 0)
         for line, record in rows:
             if q_col not in record or record[q_col] in (None, ""):
                 raise InputError("missing", path=path, line=line, field=q_col)
+            if not isinstance(record[q_col], str):
+                raise InputError(f"expected text, got {_kind(record[q_col])}", path=path, line=line, field=q_col)
             options = _options(record, o_spec, path, line)
             if a_col not in record or record[a_col] in (None, ""):
                 raise InputError("missing", path=path, line=line, field=a_col)
             answer = _answer_key(record[a_col], options, base, path, line, a_col)
             explicit = id_col in record and record[id_col] not in (None, "")
             item_id = str(record[id_col]) if explicit else content_id("item", str(record[q_col]), options)
-            context = str(record.get(c_col) or "") if c_col else ""
+            context = _text_or_empty(record, c_col, path, line) if c_col else ""
             modality = _modality(record, m_col, path, line)
             refs: tuple[Any, ...] = ()
             if i_col:
@@ -113,6 +123,32 @@ def _modality(record: Mapping[str, Any], column: str | None, path: Path, line: i
     return value.strip().lower() or None
 
 
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", bool: "true/false"}.get(type(value), type(value).__name__)
+
+
+def _text_or_empty(record: Mapping[str, Any], column: str, path: Path, line: int) -> str:
+    value = record.get(column)
+    if value in (None, ""):
+        return ""
+    if isinstance(value, (dict, list, bool)):
+        raise InputError(f"expected text, got {_kind(value)}", path=path, line=line, field=column)
+    return str(value)
+
+
+def _option_text(value: Any, key: str, path: Path, line: int, field: str) -> str:
+    """Option texts are text or numbers; an object, list or true/false is a broken record."""
+    if isinstance(value, (dict, list, bool)) or value is None:
+        raise InputError(f"option {key}: expected text, got {_kind(value)}", path=path, line=line, field=field)
+    return str(value)
+
+
+def _keyed(values: list[Any], path: Path, line: int, field: str) -> dict[str, str]:
+    if len(values) > len(LETTERS):
+        raise InputError(f"{len(values)} options; at most {len(LETTERS)} (keys A-Z)", path=path, line=line, field=field)
+    return {LETTERS[i]: _option_text(v, LETTERS[i], path, line, field) for i, v in enumerate(values)}
+
+
 def _maybe_json_list(value: Any) -> Any:
     """A CSV cell holding a JSON list of paths is a list."""
     if isinstance(value, str) and value.lstrip().startswith("["):
@@ -130,7 +166,7 @@ def _options(record: Mapping[str, Any], spec: str, path: Path, line: int) -> dic
         missing = [c for c in columns if c not in record]
         if missing:
             raise InputError("missing", path=path, line=line, field=missing[0])
-        return {LETTERS[i]: str(record[c]) for i, c in enumerate(columns)}
+        return _keyed([record[c] for c in columns], path, line, spec)
     if spec not in record:
         raise InputError("missing", path=path, line=line, field=spec)
     value = record[spec]
@@ -139,14 +175,19 @@ def _options(record: Mapping[str, Any], spec: str, path: Path, line: int) -> dic
             value = json.loads(value)
         except json.JSONDecodeError:
             raise InputError("expected a dict or list of options (JSON in a CSV cell)", path=path, line=line, field=spec) from None
+        except RecursionError:
+            raise InputError("options nested too deeply", path=path, line=line, field=spec) from None
     if isinstance(value, dict):
-        return {str(k): str(v) for k, v in value.items()}
+        return {str(k): _option_text(v, str(k), path, line, spec) for k, v in value.items()}
     if isinstance(value, list):
-        return {LETTERS[i]: str(v) for i, v in enumerate(value)}
-    raise InputError(f"expected a dict or list, got {type(value).__name__}", path=path, line=line, field=spec)
+        return _keyed(value, path, line, spec)
+    raise InputError(f"expected a dict or list, got {_kind(value)}", path=path, line=line, field=spec)
 
 
 def _answer_key(value: Any, options: Mapping[str, str], base: int, path: Path, line: int, field: str) -> str:
+    if isinstance(value, (dict, list, bool)):
+        raise InputError(f"expected an option key, text or index, got {_kind(value)}", path=path, line=line,
+                         field=field)
     text = str(value).strip()
     if text in options:
         return text
@@ -155,7 +196,7 @@ def _answer_key(value: Any, options: Mapping[str, str], base: int, path: Path, l
     for key, option in options.items():
         if option.strip() == text:
             return key
-    if text.lstrip("-").isdigit():
+    if text.lstrip("-").isascii() and text.lstrip("-").isdigit():
         index = int(text) - base
         keys = list(options)
         if 0 <= index < len(keys):

@@ -21,9 +21,12 @@ class MedMCQA:
     name = "medmcqa"
     default_data: Path | None = None
     format = "medmcqa-jsonl"
+    mapping_keys = frozenset({"cop_base"})
 
     def load(self, path: Path, *, mapping: Mapping[str, str] | None = None) -> list[Item]:
-        base = int((mapping or {}).get("cop_base", "1"))
+        from .generic import mapping_base
+
+        base = mapping_base(mapping or {}, "cop_base", 1)
         return finalize(self._records(path, base), path)
 
     def _records(self, path: Path, base: int):  # type: ignore[no-untyped-def]

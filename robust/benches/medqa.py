@@ -18,6 +18,7 @@ class MedQA:
     name = "medqa"
     default_data: Path | None = DATA / "medqa_sample.jsonl"
     format = "medqa-jsonl"
+    mapping_keys: frozenset[str] = frozenset()
 
     def load(self, path: Path, *, mapping: Mapping[str, str] | None = None) -> list[Item]:
         return finalize(self._records(path), path)

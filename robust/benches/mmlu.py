@@ -18,6 +18,7 @@ class MMLU:
     name = "mmlu-med"
     default_data: Path | None = None
     format = "mmlu-csv"
+    mapping_keys: frozenset[str] = frozenset()
 
     def load(self, path: Path, *, mapping: Mapping[str, str] | None = None) -> list[Item]:
         return finalize(self._records(path), path)

@@ -19,6 +19,7 @@ class PubMedQA:
     name = "pubmedqa"
     default_data: Path | None = None
     format = "pubmedqa-json"
+    mapping_keys: frozenset[str] = frozenset()
 
     def load(self, path: Path, *, mapping: Mapping[str, str] | None = None) -> list[Item]:
         data = read_json(path)

@@ -131,6 +131,10 @@ class BaseModel:
     def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
         raise NotImplementedError
 
+    def check_items(self, items: Sequence[Item]) -> None:
+        """Optional: raise UsageError when this model cannot answer these items at all (checked
+        before the run folder exists and before any request)."""
+
     def prepare(self) -> None:
         """Optional: set-up the runner calls once, just before the first request it really needs
         (an endpoint check, say), so a fully cached run costs nothing. Errors here stop the run."""

@@ -47,6 +47,13 @@ class ConstantModel(BaseModel):
     def fingerprint(self) -> Mapping[str, Any]:
         return {"adapter": "constant", "key": self.key, "version": 1}
 
+    def check_items(self, items: Sequence[Item]) -> None:
+        """A key no item offers would make every answer unparseable: a typo, not a baseline."""
+        if items and not any(self.key in item.options for item in items):
+            keys = sorted({k for item in items for k in item.options})
+            raise UsageError(f"--model constant:{self.key}: '{self.key}' is not an option key of any item "
+                             f"(the keys here: {', '.join(keys[:26])})")
+
     def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
         for index, item in enumerate(items):
             if self.key in item.options:

@@ -172,6 +172,9 @@ def execute(
     attack = attack or build_attack(config.attack, config.attack_options)
     attack.check(items)
     model = model or load_model(config.model, **dict(config.model_options))
+    check_items = getattr(model, "check_items", None)
+    if callable(check_items):
+        check_items(items)  # a model that cannot answer this bench at all says so before any call
     out_dir = make_run_dir(config.out, config.bench, config.attack)
     config_record = start_record(
         command=config.command, bench=config.bench, data_path=data_path, bundled=bundled, limit=config.limit,

@@ -100,3 +100,20 @@ def test_the_check_itself_catches_errors_and_requests(tmp_path: Path) -> None:
     assert any("boom" in message for message in result.console_errors)
     assert result.exceptions and "undefinedFunction" in result.exceptions[0]
     assert "http://127.0.0.1:9/x.png" in result.requests and result.failed_requests
+
+
+def test_an_injected_inline_script_is_blocked_by_the_csp(make_run_dir: Callable[..., Path], tmp_path: Path) -> None:
+    """If escaping ever failed, the page's CSP (a hash of its own script, no 'unsafe-inline') still
+    stops the intruder, while the report's own script keeps working."""
+    run = make_run_dir(n_items=30, perturbations=[("recency", 0, 0.5)])
+    page = run / "report.html"
+    html = page.read_text(encoding="utf-8")
+    assert "unsafe-inline'; img" not in html and "script-src 'sha256-" in html
+    injected = html.replace("<main>", "<main><script>window.__injected = 1;</script>"
+                            "<img src=\"data:,\" onerror=\"window.__injected = 2\">", 1)
+    page.write_text(injected, encoding="utf-8")
+    result = visit(page, _shot_dir(tmp_path) / "injected.png", script=(
+        "(() => { const th = document.querySelector('table.sortable th.sortable'); th.click();"
+        " return {injected: typeof window.__injected, sorted: th.getAttribute('aria-sort')}; })()"))
+    assert result.script_result == {"injected": "undefined", "sorted": "ascending"}
+    assert any("Content Security Policy" in e for e in result.console_errors), result.console_errors
