@@ -49,8 +49,9 @@ class ConstantModel(BaseModel):
 
     def check_items(self, items: Sequence[Item]) -> None:
         """A key no item offers would make every answer unparseable: a typo, not a baseline."""
-        if items and not any(self.key in item.options for item in items):
-            keys = sorted({k for item in items for k in item.options})
+        with_options = [item for item in items if item.options]  # open questions have none
+        if with_options and not any(self.key in item.options for item in with_options):
+            keys = sorted({k for item in with_options for k in item.options})
             raise UsageError(f"--model constant:{self.key}: '{self.key}' is not an option key of any item "
                              f"(the keys here: {', '.join(keys[:26])})")
 
