@@ -24,10 +24,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-# imagecorruptions without its dependencies: they would pull the non-headless opencv-python
+# The one table first (benchmarks/bench_scale.py, written to benchmarks/RESULTS.md), then every other
+# benchmark script that has a --quick mode. imagecorruptions without its dependencies: they would
+# pull the non-headless opencv-python.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps "imagecorruptions==1.1.2"
-	for script in benchmarks/*.py; do $(BIN)/python $$script --quick || exit 1; done
+	$(BIN)/python benchmarks/bench_scale.py --quick
+	for script in benchmarks/*.py; do \
+		case $$script in benchmarks/bench_scale.py) continue;; esac; \
+		grep -q -- '--quick' $$script || continue; \
+		$(BIN)/python $$script --quick || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

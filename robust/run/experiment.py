@@ -260,11 +260,11 @@ def _finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tu
             counters: RunCounters, out_dir: Path, started: float, attack: Attack,
             config: RunConfig | None = None) -> Run:
     from ..stats.summary import build_summary
-    from .results import results_frame
+    from .results import results_frame, write_answers_jsonl
 
     frame = results_frame(pairs)
     frame.to_parquet(out_dir / "results.parquet", index=False)
-    frame.to_json(out_dir / "results.jsonl", orient="records", lines=True, force_ascii=False)
+    write_answers_jsonl(frame, out_dir / "results.jsonl")
     compared = frame[~frame["perturbation"].isin(attack.unsummarized)] if attack.unsummarized else frame
     full = build_summary(compared, seed=int(config_record["seed"]))
     summary = _in_attack_order(full.cells, attack.perturbation_names())

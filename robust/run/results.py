@@ -51,6 +51,28 @@ def result_row(variant: Variant, prediction: Prediction) -> dict[str, Any]:
     }
 
 
+#: results.jsonl holds the answers, one line each, in the shape ``robust analyze`` and ``replay:``
+#: read back; the question, parameters and option count (the bulk: every row repeated the full
+#: vignette) stay in results.parquet, the table for analysis.
+ANSWER_COLUMNS = [c for c in COLUMNS if c not in ("question", "params", "n_options")]
+JSONL_CHUNK_ROWS = 5000
+
+
+def write_answers_jsonl(frame: Any, path: Any, chunk_rows: int = JSONL_CHUNK_ROWS) -> None:
+    """Write results.jsonl in chunks (memory stays flat however long the run), atomically."""
+    from pathlib import Path
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    columns = [c for c in ANSWER_COLUMNS if c in frame.columns]
+    with tmp.open("w", encoding="utf-8") as handle:
+        for start in range(0, len(frame), chunk_rows):
+            text = frame.iloc[start : start + chunk_rows][columns].to_json(orient="records", lines=True,
+                                                                          force_ascii=False)
+            handle.write(text if text.endswith("\n") or not text else text + "\n")
+    tmp.replace(path)
+
+
 def _float(value: float | None) -> float:
     return math.nan if value is None else float(value)
 

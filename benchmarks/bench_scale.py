@@ -1,0 +1,201 @@
+"""The toolkit's own cost at scale: one table, also written to benchmarks/RESULTS.md.
+
+* CLI start: ``robust --help`` and ``robust list`` (goal < 0.5 s).
+* Overhead per variant with an instant model (``constant:A``), bias attack on a generated bench of
+  N items (8 variants each), end to end through the CLI: cold store (goal >= 2,000 variants/s) and
+  fully cached (goal >= 10,000/s); peak memory (max RSS) of each, and the size of results.jsonl
+  beside results.parquet.
+* Peak memory of a 100,000-variant text run (12,500 items x 8).
+* The store's group commit against one transaction per answer (answers/s).
+* Against a local OpenAI-compatible server with 50 ms latency, 64 and 256 in flight: time to first
+  result and total for the runner (store included), as a ratio to the ideal (n x latency /
+  in flight), beside raw aiohttp sending the same requests in the same run.
+* Ray vs local: measured once ``--executor ray`` exists (not yet: said so in the table).
+
+Figures are printed, never asserted. ``--quick`` scales every size down (1,000 items; 2,000
+requests) so ``make bench`` finishes in a few minutes on a laptop.
+
+    .venv/bin/python benchmarks/bench_scale.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+#: runs a command and prints its wall time and the max RSS of the process tree it started
+WRAP = """
+import resource, subprocess, sys, time
+began = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+wall = time.perf_counter() - began
+print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
+"""
+
+ROWS: list[tuple[str, str, str]] = []
+
+
+def row(name: str, value: str, goal: str = "") -> None:
+    ROWS.append((name, value, goal))
+    print(f"{name:<58} {value:>30}  {goal}", flush=True)
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MiB) of ``command`` in a fresh process."""
+    out = subprocess.run([sys.executable, "-c", WRAP, *command], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT)), check=True).stdout.split()
+    if out[2] != "0":
+        raise SystemExit(f"failed: {' '.join(command)}")
+    return float(out[0]), float(out[1]) / 1024
+
+
+def robust(*args: str) -> list[str]:
+    return [sys.executable, "-m", "robust.cli", *args]
+
+
+def write_bench(path: Path, n: int) -> Path:
+    """N distinct MedQA-format vignettes of realistic length (about 700 characters each)."""
+    filler = ("Vital signs are within normal limits apart from a mild tachycardia. Physical examination shows "
+              "no focal neurological deficit. Laboratory studies show a haemoglobin of 13.2 g/dL and a "
+              "leukocyte count of 9,800/mm3. ")
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(n):
+            options = {key: f"Option {key.lower()} for case {i}" for key in "ABCDE"}
+            question = (f"A {20 + i % 60}-year-old patient (case {i}) presents with symptom {i % 97}. "
+                        f"{filler * 2}Which of the following is the most likely diagnosis?")
+            handle.write(json.dumps({"question": question, "options": options, "answer_idx": "ABCDE"[i % 5],
+                                     "meta_info": "step1"}) + "\n")
+    return path
+
+
+def cli_start() -> None:
+    for args in (["--help"], ["list"]):
+        times = [measure(robust(*args))[0] for _ in range(3)]
+        row(f"CLI start: robust {' '.join(args)} (median of 3)", f"{statistics.median(times):.2f} s", "goal < 0.5 s")
+
+
+def overhead(folder: Path, n_items: int) -> None:
+    data = write_bench(folder / "bench.jsonl", n_items)
+    store = folder / "store.sqlite"
+    variants = n_items * 8
+    base = ["attack", "--bench", "medqa", "--data", str(data), "--model", "constant:A", "--attack", "bias",
+            "--quiet", "--store", str(store)]
+    wall, peak = measure(robust(*base, "--out", str(folder / "cold")))
+    row(f"bias x constant:A, {n_items:,} items = {variants:,} variants, cold", f"{variants / wall:,.0f} variants/s",
+        "goal >= 2,000/s")
+    row("  peak memory (max RSS), cold", f"{peak:,.0f} MiB")
+    jsonl = (folder / "cold" / "results.jsonl").stat().st_size / 2**20
+    parquet = (folder / "cold" / "results.parquet").stat().st_size / 2**20
+    row("  results.jsonl / results.parquet", f"{jsonl:,.1f} / {parquet:,.1f} MB")
+    wall, peak = measure(robust(*base, "--out", str(folder / "cached")))
+    row(f"same, fully cached ({variants:,} answers from the store)", f"{variants / wall:,.0f} variants/s",
+        "goal >= 10,000/s")
+    row("  peak memory (max RSS), cached", f"{peak:,.0f} MiB")
+
+
+def memory_100k(folder: Path, n_items: int) -> None:
+    data = write_bench(folder / "bench100k.jsonl", n_items)
+    wall, peak = measure(robust("attack", "--bench", "medqa", "--data", str(data), "--model", "constant:A",
+                                "--attack", "bias", "--quiet", "--store", str(folder / "s100k.sqlite"),
+                                "--out", str(folder / "r100k")))
+    row(f"peak memory, {n_items * 8:,}-variant text run (cold)", f"{peak:,.0f} MiB",
+        f"{n_items * 8 / wall:,.0f} variants/s")
+
+
+def group_commit(folder: Path, n: int) -> None:
+    from robust.items import Prediction
+    from robust.run.store import ResponseStore
+
+    prediction = Prediction(choice="A", probs={"A": 1.0, "B": 0.0}, confidence=1.0, text="A")
+    rates = {}
+    for label, rows_, seconds in (("one transaction per answer", 1, 0.0), ("group commit (default)", 500, 0.05)):
+        store = ResponseStore(folder / f"gc-{rows_}.sqlite", flush_rows=rows_, flush_seconds=seconds)
+        began = time.perf_counter()
+        for i in range(n):
+            store.put("fp", f"request-{i}", prediction)
+        store.close()
+        rates[label] = n / (time.perf_counter() - began)
+        row(f"store: {n:,} answers, {label}", f"{rates[label]:,.0f} answers/s")
+    row("  group commit speed-up", f"{rates['group commit (default)'] / rates['one transaction per answer']:.1f}x")
+
+
+def openai(folder: Path, n: int) -> None:
+    import bench_openai
+    from robust.items import Variant
+    from robust.models.openai_compat import OpenAICompatible
+    from robust.run import ResponseStore, Runner
+
+    latency = 0.05
+    server = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "bench_openai.py"), "--serve", "--latency",
+                               str(latency)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{int(server.stdout.readline())}/v1"
+        for concurrency in (64, 256):
+            ideal = n * latency / concurrency
+            model = OpenAICompatible("fake-mc", base_url=url, concurrency=concurrency)
+            store = ResponseStore(folder / f"openai-{concurrency}.sqlite")
+            first: list[float] = []
+            runner = Runner(model, store, on_progress=lambda k: first.append(time.perf_counter()) if not first else None)
+            variants = [Variant.clean(item, "bench") for item in bench_openai.make_items(n)]
+            began = time.perf_counter()
+            predictions = runner.evaluate(variants)
+            total = time.perf_counter() - began
+            store.close()
+            model.close()
+            assert all(p.error is None for p in predictions)
+            raw_rate = bench_openai.time_aiohttp(url, concurrency, n)
+            raw = n / raw_rate
+            row(f"openai, 50 ms latency, {concurrency} in flight, {n:,} requests: first result",
+                f"{(first[0] - began) * 1000:,.0f} ms", "incl. the pre-flight")
+            row("  total: robust (store included) | raw aiohttp | ideal",
+                f"{total:.1f} s | {raw:.1f} s | {ideal:.1f} s", f"ratio to ideal {ideal / total:.2f} vs {ideal / raw:.2f}")
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="1,000 items, 2,000 requests: a few minutes")
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="where to write the table")
+    args = parser.parse_args()
+    n_items, n_memory, n_requests, n_commit = (1000, 1500, 2000, 5000) if args.quick else (10_000, 12_500, 10_000, 20_000)
+    print(f"{'measure':<58} {'value':>30}  note")
+    print("-" * 110)
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        cli_start()
+        overhead(folder, n_items)
+        memory_100k(folder, n_memory)
+        group_commit(folder, n_commit)
+        openai(folder, n_requests)
+    row("Ray vs local overhead", "not measured", "no --executor ray yet")
+    lines = [
+        "# benchmarks/bench_scale.py", "",
+        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.machine()} · {os.cpu_count()} CPUs · "
+        f"Python {platform.python_version()} · {'--quick' if args.quick else 'full sizes'}. "
+        "Printed, never asserted; the machine may be shared, so read differences under ~15 % as noise.", "",
+        "| measure | value | note |", "|---|---:|---|",
+        *[f"| {name.strip()} | {value} | {goal} |" for name, value, goal in ROWS],
+    ]
+    Path(args.results).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"written: {args.results}")
+
+
+if __name__ == "__main__":
+    main()
