@@ -29,6 +29,11 @@ def add_common_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="run folder (default runs/<timestamp>-<bench>-<attack>)")
     parser.add_argument("--store", help="response store file (default $ROBUST_STORE or ~/.cache/robust/responses.sqlite)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or table; print only the run folder")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="where predictions run: this process (default) or a Ray cluster (robust[ray])")
+    parser.add_argument("--ray-address", help="Ray cluster to join, e.g. auto or ray://host:10001 "
+                        "(default: start a local Ray)")
+    parser.add_argument("--workers", type=int, help="Ray: model actors to start (default: one per CPU)")
     add_image_arguments(parser)
     from ..models.options import add_model_arguments
 
@@ -94,6 +99,8 @@ def config_from_args(args: argparse.Namespace, attack: str) -> Any:
     return RunConfig(bench=args.bench, attack=attack, model=args.model, data=args.data,
                      mapping=parse_mapping(args.mapping), limit=args.limit, seed=args.seed, out=args.out,
                      store=args.store, model_options=model_options(args), noise_floor=args.noise_floor,
+                     executor=getattr(args, "executor", "local"), ray_address=getattr(args, "ray_address", None),
+                     workers=getattr(args, "workers", None),
                      images=image_options_from_args(args),
                      command=["robust", *getattr(args, "argv", sys.argv[1:])])
 

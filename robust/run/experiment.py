@@ -41,6 +41,9 @@ class RunConfig:
     model_options: Mapping[str, Any] = field(default_factory=dict)
     attack_options: Mapping[str, Any] = field(default_factory=dict)
     noise_floor: int = 0  # clean-vs-clean repeats per item: the flip rate nondeterminism alone produces
+    executor: str = "local"  # or "ray" (robust.run.executors)
+    ray_address: str | None = None
+    workers: int | None = None
     images: "ImageOptions | None" = None  # how image fields resolve and read (--images, --slice, --pixel-limit)
     command: Sequence[str] = field(default_factory=lambda: list(sys.argv))
 
@@ -169,6 +172,7 @@ def execute(
     if bundled and notify is not None:
         notify(f"Using the bundled {config.bench} sample ({len(items)} original vignettes, not the real benchmark): "
                f"{data_path}. Pass --data PATH for the real file.")
+    passed_model = model
     attack = attack or build_attack(config.attack, config.attack_options)
     attack.check(items)
     model = model or load_model(config.model, **dict(config.model_options))
@@ -180,14 +184,23 @@ def execute(
         command=config.command, bench=config.bench, data_path=data_path, bundled=bundled, limit=config.limit,
         seed=config.seed, model=model, attack=attack, started=started,
         mapping=dict(config.mapping or {}), noise_floor=config.noise_floor,
+        executor={"name": config.executor, "ray_address": redact_text(config.ray_address or "") or None,
+                  "workers": config.workers},
         **({"images": config.images.to_dict()} if config.images is not None and any(i.images for i in items) else {}))
     _write_json(out_dir / "config.json", config_record)
     counters = RunCounters()
+    executor = None
     try:
         store = ResponseStore(config.store)
         try:
             config_record["store"] = redact_text(str(store.path))
-            runner = Runner(model, store, counters=counters)
+            from .executors import ModelRecipe, make_executor
+
+            recipe = ModelRecipe(spec=config.model, options=dict(config.model_options)) if passed_model is None \
+                else ModelRecipe(model=model)
+            executor = make_executor(config.executor, recipe=recipe, address=config.ray_address,
+                                     workers=config.workers)
+            runner = Runner(model, store, counters=counters, executor=executor)
             with progress(f"{attack.name} × {model.spec}") if progress is not None else contextlib.nullcontext() as bar:
                 if bar is not None:
                     runner.on_progress, runner.on_total = bar.advance, bar.add_total
@@ -196,6 +209,8 @@ def execute(
                     pairs = pairs + clean_repeats(pairs, runner.evaluate, config.noise_floor)
         finally:
             store.close()
+            if executor is not None:
+                executor.close()
     except BaseException as exc:
         # Answers are already in the store; the folder says the run did not finish and how far it got.
         mark_failed(out_dir, config_record, exc, counters)
@@ -214,6 +229,16 @@ def check_flags(config: RunConfig) -> None:
         raise UsageError(f"--noise-floor must be 0 or more (got {config.noise_floor})")
     if config.limit is not None and config.limit < 1:
         raise UsageError(f"--limit must be at least 1 (got {config.limit})")
+    from .executors import EXECUTORS, ray_available
+
+    if config.executor not in EXECUTORS:
+        raise UsageError(f"unknown executor '{config.executor}'; valid: {', '.join(EXECUTORS)}")
+    if config.executor == "ray" and not ray_available():
+        raise UsageError("--executor ray needs Ray: pip install 'robust-medai[ray]'")
+    if config.executor == "local" and (config.ray_address is not None or config.workers is not None):
+        raise UsageError("--ray-address and --workers go with --executor ray")
+    if config.workers is not None and config.workers < 1:
+        raise UsageError(f"--workers must be at least 1 (got {config.workers})")
 
 
 def check_seed(seed: Any) -> None:

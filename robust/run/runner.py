@@ -72,6 +72,8 @@ class Runner:
     stop_min_errors: int = 10
     #: how often to look for answers another process is paying for (seconds)
     poll_seconds: float = 0.05
+    #: where predictions are computed (None = this process); see robust.run.executors
+    executor: Any = None
 
     def __post_init__(self) -> None:
         self.fingerprint = fingerprint_hash(self.model)
@@ -140,7 +142,7 @@ class Runner:
                     self.store.release()
                     raise
             self._prepared = True
-        answers = self.model.predict(items)
+        answers = self.executor.predict(self.model, items) if self.executor is not None else self.model.predict(items)
         try:
             for index, prediction in answers:
                 key = keys[index]
