@@ -10,7 +10,7 @@
 * Against a local OpenAI-compatible server with 50 ms latency, 64 and 256 in flight: time to first
   result and total for the runner (store included), as a ratio to the ideal (n x latency /
   in flight), beside raw aiohttp sending the same requests in the same run.
-* Ray vs local: measured once ``--executor ray`` exists (not yet: said so in the table).
+* Ray vs local on the same job (``random:3``, bias attack) end to end: the overhead ratio.
 
 Figures are printed, never asserted. ``--quick`` scales every size down (1,000 items; 2,000
 requests) so ``make bench`` finishes in a few minutes on a laptop.
@@ -169,12 +169,29 @@ def openai(folder: Path, n: int) -> None:
         server.wait(10)
 
 
+def ray_vs_local(folder: Path, n_items: int) -> None:
+    """The same job through the CLI, local vs ``--executor ray`` (a local Ray started by the run)."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        row("Ray vs local overhead", "not measured", "ray is not installed")
+        return
+    data = write_bench(folder / "ray.jsonl", n_items)
+    base = ["attack", "--bench", "medqa", "--data", str(data), "--model", "random:3", "--attack", "bias", "--quiet"]
+    local, _ = measure(robust(*base, "--store", str(folder / "l.sqlite"), "--out", str(folder / "l")))
+    on_ray, _ = measure(robust(*base, "--store", str(folder / "r.sqlite"), "--out", str(folder / "r"),
+                               "--executor", "ray", "--workers", "2"))
+    row(f"Ray vs local, random:3 x bias, {n_items * 8:,} variants, end to end", f"{on_ray:.1f} s vs {local:.1f} s",
+        f"overhead ratio {on_ray / local:.2f} (Ray start-up included)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1,000 items, 2,000 requests: a few minutes")
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="where to write the table")
     args = parser.parse_args()
-    n_items, n_memory, n_requests, n_commit = (1000, 1500, 2000, 5000) if args.quick else (10_000, 12_500, 10_000, 20_000)
+    n_items, n_memory, n_requests, n_commit, n_ray = \
+        (1000, 1500, 2000, 5000, 250) if args.quick else (10_000, 12_500, 10_000, 20_000, 2500)
     print(f"{'measure':<58} {'value':>30}  note")
     print("-" * 110)
     with tempfile.TemporaryDirectory() as name:
@@ -184,7 +201,7 @@ def main() -> None:
         memory_100k(folder, n_memory)
         group_commit(folder, n_commit)
         openai(folder, n_requests)
-    row("Ray vs local overhead", "not measured", "no --executor ray yet")
+        ray_vs_local(folder, n_ray)
     lines = [
         "# benchmarks/bench_scale.py", "",
         f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.machine()} · {os.cpu_count()} CPUs · "
