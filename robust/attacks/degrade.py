@@ -35,11 +35,6 @@ POOLED_RESAMPLES = 2_000
 ALPHA = 0.05
 
 
-def levels_of(scale: int) -> list[int]:
-    """Non-clean levels of a scale: 3 -> 1, 2 (MedQ-Deg L1/L2); 5 -> 1..5 (ImageNet-C)."""
-    return [1, 2] if scale == 3 else list(range(1, scale + 1))
-
-
 def as_ref(image: Any) -> "ImageRef":
     """Any ``Item.images`` entry as an ImageRef (paths, bytes and arrays are wrapped)."""
     from ..imaging.refs import ArrayImage, BytesImage, FileImage, ImageRef
@@ -72,12 +67,12 @@ class DegradeAttack(Attack):
                  scale: int = 3, combine: int = 0, severity_table: str | Path | None = None) -> None:
         """Flags as lists or as their comma-separated text; empty means all. The kernel registry
         is read on first use (``check``), so a bench without images is told so first."""
-        if scale not in SCALES:
-            raise UsageError(f"--scale: must be 3 (MedQ-Deg levels 0-2) or 5 (ImageNet-C levels 1-5), got {scale}")
+        from ..perturbations.image import levels_of
+
         if combine < 0:
             raise UsageError(f"--combine: must be 0 (one type at a time) or a number of types, got {combine}")
         self.scale = int(scale)
-        self.severities = parse_severities(severities or None, levels_of(self.scale), "--severities")
+        self.severities = parse_severities(severities or None, list(levels_of(self.scale)), "--severities")
         if not self.severities:
             raise UsageError("--severities: give at least one level")
         self.combine = int(combine)

@@ -115,7 +115,7 @@ def test_bad_flags_are_usage_errors_with_a_hint() -> None:
     with pytest.raises(UsageError, match="--severities"):
         attack(severities="3")
     assert attack(scale=5, severities="5").severities == [5]
-    with pytest.raises(UsageError, match="--scale"):
+    with pytest.raises(UsageError, match="severity scale must be 3"):
         attack(scale=4)
     with pytest.raises(UsageError, match="mri_ghosting applies to none"):
         attack(types="mri_ghosting").check([items()[0]])
@@ -128,7 +128,7 @@ def test_bad_flags_are_usage_errors_with_a_hint() -> None:
 
 
 def test_recipes_round_trip_and_refuse_foreign_generators() -> None:
-    base = GeneratedImage("robust.attacks.degrade:levels_of", params=(("scale", 3),), modality="ct", name="g")
+    base = GeneratedImage("robust.perturbations.image:levels_of", params=(("scale", 3),), modality="ct", name="g")
     item = Item(id="g-1", question="q", options={"A": "a", "B": "b"}, answer="A", images=(base,))
     variant = next(v for v in attack().variants([item], seed=2) if v.perturbation == "ct_low_dose")
     recipe = json.loads(json.dumps(variant.params["image"]))
