@@ -65,6 +65,17 @@ def test_gallery_writes_pngs_contact_sheet_and_measurements(tmp_path: Path) -> N
     assert "rotation (geometric: SSIM does not measure it)" in (out / "measurements.md").read_text()
 
 
+def test_gallery_takes_the_modality_from_the_dicom_header(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from robust.perturbations.image import DEGRADATIONS
+
+    assert main(["degrade", str(_ct_small()), "--out", str(tmp_path / "g"), "--severity-table", str(
+        Path(__file__).resolve().parents[1] / "robust" / "perturbations" / "image" / "severity_table.yaml")]) == 0
+    with (tmp_path / "g" / "measurements.csv").open() as handle:
+        types = {r["type"] for r in csv.DictReader(handle)}
+    assert types == {n for n, spec in DEGRADATIONS.items() if spec.applies_to("ct")}  # CT + general, no MRI
+    assert f"({len(types)} types x 2 levels x 1 image)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("content", [b"", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00"])
 def test_gallery_bad_images_exit_2_naming_the_file(tmp_path: Path, content: bytes,
                                                    capsys: pytest.CaptureFixture[str]) -> None:

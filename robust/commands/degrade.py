@@ -36,9 +36,9 @@ def add_parser(sub: Any, argv: Sequence[str]) -> None:
                         help="image files (or: calibrate DIR)")
     parser.add_argument("--out", required=True, help="output folder (for calibrate: the table file to write)")
     parser.add_argument("--types", help="comma-separated degradation types (default: every type that applies to "
-                        "--modality, or all)")
+                        "the image's modality: --modality, else a DICOM file's Modality tag, else all types)")
     parser.add_argument("--modality", help="ct, mri, xray, pathology ...: only the types that apply to it "
-                        "(default: every type)")
+                        "(default: a DICOM file's own Modality, else every type)")
     parser.add_argument("--scale", type=int, default=3, choices=(3, 5),
                         help="3 = levels 0-2 (MedQ-Deg, default), 5 = levels 0-5 (ImageNet-C style)")
     parser.add_argument("--severity-table", metavar="FILE", help="severity table YAML (default: the committed one)")
@@ -70,14 +70,39 @@ def calibrate(folder: Path, out: Path, scale: int, *, quiet: bool = False) -> in
     return 0
 
 
-def _chosen_types(args: argparse.Namespace) -> list[str]:
+#: DICOM Modality codes -> the toolkit's modality names (the kernels' ``applies_to``)
+DICOM_MODALITIES = {"CT": "ct", "MR": "mri", "CR": "xray", "DX": "xray", "RG": "xray", "SM": "pathology"}
+
+
+def _chosen_types(args: argparse.Namespace, modality: str | None) -> list[str]:
+    """--types as given, else every type that applies to the image's modality (all when unknown)."""
     from ..attacks._choices import parse_names
     from ..perturbations.image import DEGRADATIONS
 
     names = parse_names(args.types or None, list(DEGRADATIONS), "--types")
-    if args.modality and not args.types:
-        names = [n for n in names if DEGRADATIONS[n].applies_to(args.modality.lower())]
+    if modality and not args.types:
+        names = [n for n in names if DEGRADATIONS[n].applies_to(modality)]
     return names
+
+
+def image_modality(path: Path, given: str | None) -> str | None:
+    """``--modality``, else a DICOM file's own Modality tag (CT, MR, CR/DX, SM), else unknown."""
+    if given:
+        return given.lower()
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(132)
+    except OSError:
+        return None
+    if head[128:132] != b"DICM":
+        return None
+    try:
+        import pydicom
+
+        code = str(pydicom.dcmread(str(path), stop_before_pixels=True).get("Modality", "")).upper()
+    except Exception:  # the pixel reader reports a broken file properly
+        return None
+    return DICOM_MODALITIES.get(code)
 
 
 def _stems(paths: Sequence[Path]) -> list[str]:
@@ -97,7 +122,7 @@ def gallery(args: argparse.Namespace) -> int:
     from ..imaging.refs import ArrayImage, DegradedImage, DegradeStep, FileImage
     from ..perturbations.image import DEGRADATIONS, levels_of, load_severity_table, psnr, severity_params, ssim
 
-    types = _chosen_types(args)
+    _chosen_types(args, None)  # a bad --types fails before any image is read
     levels = [0, *levels_of(args.scale)]
     table = load_severity_table(Path(args.severity_table) if args.severity_table else None)
     paths = [Path(p) for p in args.images]
@@ -107,8 +132,12 @@ def gallery(args: argparse.Namespace) -> int:
     out = Path(args.out)
     rows: list[dict[str, Any]] = []
     sheets = []
+    kinds = set()
     for path, stem in zip(paths, _stems(paths)):
-        clean = FileImage(str(path), slice=args.slice_spec).load()
+        modality = image_modality(path, args.modality)
+        types = _chosen_types(args, modality)
+        kinds.add(len(types))
+        clean = FileImage(str(path), slice=args.slice_spec, modality=modality).load()
         folder = out / stem
         _write(folder / "clean.png", png_bytes(clean))
         grid: list[list[Any]] = []
@@ -125,7 +154,8 @@ def gallery(args: argparse.Namespace) -> int:
                              "params": ", ".join(f"{k}={_short(v)}" for k, v in params)})
                 row.append(pixels)
             grid.append(row)
-        sheet = contact_sheet(grid, types, levels, title=f"{path.name} · scale {args.scale} · seed {args.seed}",
+        title = f"{path.name} · {modality or 'modality unknown'} · scale {args.scale} · seed {args.seed}"
+        sheet = contact_sheet(grid, types, levels, title=title,
                               measured={(r["type"], r["level"]): r for r in rows if r["image"] == str(path)})
         _write(folder / "contact_sheet.png", sheet)
         sheets.append(folder / "contact_sheet.png")
@@ -133,7 +163,8 @@ def gallery(args: argparse.Namespace) -> int:
     if args.quiet:
         print(out)
     else:
-        print(f"wrote {len(rows)} degraded images ({len(types)} types x {len(levels) - 1} levels x {len(paths)} "
+        per_image = f"{kinds.pop()} types" if len(kinds) == 1 else "the types of each image's modality"
+        print(f"wrote {len(rows)} degraded images ({per_image} x {len(levels) - 1} levels x {len(paths)} "
               f"image{'s' if len(paths) != 1 else ''}), {len(sheets)} contact sheet{'s' if len(sheets) != 1 else ''} "
               f"and measurements.csv / measurements.md to {out}")
     return 0
