@@ -103,7 +103,7 @@ IMAGE_PARAM = "image"
 THUMBNAIL_PIXELS = 160
 #: at most this many clean/perturbed thumbnail pairs per report, spread over the cells (each cell's
 #: first examples first), so the page stays small whatever the number of items or types
-THUMBNAIL_PAIRS = 48
+THUMBNAIL_PAIRS = 32
 
 
 def display_u8(pixels: Any) -> Any:
