@@ -9,7 +9,7 @@ size and the artifact is upsampled (bilinear): FBP costs O(n^3) and streaks/nois
 already as fine as a 512-px display shows them.
 
 The forward projection sums the image rotated by OpenCV at each angle; it computes the same sums
-as ``skimage.transform.radon(circle=False)`` (the suite compares them) about 20x faster, because
+as ``skimage.transform.radon(circle=False)`` (the suite compares them) about 10x faster, because
 scikit-image rotates with a generic warp per angle."""
 
 from __future__ import annotations
