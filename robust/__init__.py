@@ -25,18 +25,19 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'robust' has no attribute {name!r}")
 
 
-def attack(bench: str = "medqa", attack: str = "bias", model: Any = "minilm", *, data: str | None = None,
-           limit: int | None = None, seed: int = 0, out: str | None = None, store: str | None = None,
-           **options: Any) -> "Run":
-    """Run an attack from Python; ``model`` is a spec string or a Model object. Extra keyword
-    options go to the attack (e.g. ``biases="recency,frequency"``, ``mitigation="education"``)."""
+def attack(bench: str = "medqa", attack: str = "bias", model: Any = None, *, data: str | None = None,
+           limit: int | None = None, size: int | None = None, seed: int = 0, out: str | None = None,
+           store: str | None = None, **options: Any) -> "Run":
+    """Run an attack from Python; ``model`` is a spec string or a Model object (None: minilm for text
+    benches, phantom-reader for benches with images). Extra keyword options go to the attack (e.g.
+    ``biases="recency,frequency"``, ``mitigation="education"``)."""
     from .run.experiment import RunConfig, build_attack, execute
 
-    config = RunConfig(bench=bench, attack=attack, model=model if isinstance(model, str) else getattr(model, "spec", "custom"),
-                       data=data, limit=limit, seed=seed, out=out, store=store, attack_options=options,
-                       command=["robust.attack()"])
+    spec = model if isinstance(model, str) or model is None else getattr(model, "spec", "custom")
+    config = RunConfig(bench=bench, attack=attack, model=spec, data=data, limit=limit, size=size, seed=seed, out=out,
+                       store=store, attack_options=options, command=["robust.attack()"])
     attack_obj = build_attack(attack, options)
-    model_obj = None if isinstance(model, str) else model
+    model_obj = None if isinstance(model, str) or model is None else model
     return execute(config, attack=attack_obj, model=model_obj)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, cast
+from typing import TYPE_CHECKING, Mapping, Sequence, cast
 
 from ..errors import UsageError
 from ..items import Item
@@ -26,6 +26,8 @@ BENCHES.add("slake", "robust.benches.vqarad:SLAKE", "SLAKE test.json (English by
 BENCHES.add("pmc-vqa", "robust.benches.pmcvqa:PMCVQA", "PMC-VQA CSV (Figure_path, Question, Choice A-D, Answer); needs --data, --images")
 BENCHES.add("jsonl", "robust.benches.generic:Generic", "any multiple-choice JSON Lines/CSV with --map; needs --data")
 BENCHES.add("csv", "robust.benches.generic:Generic", "alias of jsonl for CSV files; needs --data")
+BENCHES.add("phantom-vqa", "robust.benches.phantom:PhantomVQA",
+            "generated CT/MRI/X-ray/pathology phantoms with yes/no and multiple-choice questions (offline; --size N)")
 
 
 def get_bench(name: str) -> Bench:
@@ -34,21 +36,30 @@ def get_bench(name: str) -> Bench:
 
 def load_bench(
     name: str, data: str | Path | None = None, *, mapping: Mapping[str, str] | None = None, limit: int | None = None,
-    images: "ImageOptions | None" = None,
+    images: "ImageOptions | None" = None, size: int | None = None,
 ) -> tuple[list[Item], Path, bool]:
     """Load a named bench; returns (items, the file read, whether it is the bundled sample).
 
     ``images`` (``--images``, ``--slice``, ``--pixel-limit``, ``--allow-outside-images``) reaches
-    loaders whose ``load`` accepts an ``images`` keyword; text-only loaders are called as before."""
+    loaders whose ``load`` accepts an ``images`` keyword; text-only loaders are called as before.
+    ``size`` is for generated benches (``generated = True``, e.g. phantom-vqa): how many items to
+    generate from the recipe file instead of the recipe's own number."""
     bench = get_bench(name)
     check_mapping(name, bench, mapping)
+    if size is not None:
+        if not getattr(bench, "generated", False):
+            raise UsageError(f"--size is for generated benches (phantom-vqa); '{name}' reads a file: use --limit N")
+        if size < 1:
+            raise UsageError("--size must be at least 1")
     if data is None:
         if bench.default_data is None:
             raise UsageError(f"bench '{name}' has no bundled sample: pass --data PATH")
         path, bundled = bench.default_data, True
     else:
         path, bundled = Path(data), False
-    if images is not None and accepts_images(bench):
+    if size is not None:
+        items = bench.load(path, mapping=mapping, size=size)  # type: ignore[call-arg]
+    elif images is not None and accepts_images(bench):
         items = cast(ImageBench, bench).load(path, mapping=mapping, images=images)
     else:
         items = bench.load(path, mapping=mapping)
@@ -81,4 +92,14 @@ def accepts_images(bench: Bench) -> bool:
     return "images" in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
 
-__all__ = ["BENCHES", "Bench", "ImageBench", "accepts_images", "get_bench", "load_bench"]
+def data_note(name: str, items: Sequence[Item], path: Path) -> str:
+    """The line a run prints about the bundled data it used: the bench's own ``note`` if it has one."""
+    bench = get_bench(name)
+    note = getattr(bench, "note", None)
+    if callable(note):
+        return str(note(items, path))
+    return (f"Using the bundled {name} sample ({len(items)} original vignettes, not the real benchmark): "
+            f"{path}. Pass --data PATH for the real file.")
+
+
+__all__ = ["BENCHES", "Bench", "ImageBench", "accepts_images", "data_note", "get_bench", "load_bench"]

@@ -23,8 +23,11 @@ def add_common_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bench", default="medqa", help="named bench (see `robust list benches`; default medqa)")
     parser.add_argument("--data", help="benchmark file to load (default: the bench's bundled sample)")
     parser.add_argument("--map", dest="mapping", help="column mapping for generic files: question=stem,answer=label,...")
-    parser.add_argument("--model", default="minilm", help="model spec (see `robust list models`; default minilm)")
+    parser.add_argument("--model", help="model spec (see `robust list models`; default minilm for text benches, "
+                        "phantom-reader for benches with images)")
     parser.add_argument("--limit", type=int, help="use only the first N items")
+    parser.add_argument("--size", type=int, help="generated benches (phantom-vqa): generate N items "
+                        "(default: the recipe's, 240 for phantom-vqa)")
     parser.add_argument("--seed", type=int, default=0, help="run seed: every random choice derives from it (default 0)")
     parser.add_argument("--out", help="run folder (default runs/<timestamp>-<bench>-<attack>)")
     parser.add_argument("--store", help="response store file (default $ROBUST_STORE or ~/.cache/robust/responses.sqlite)")
@@ -97,7 +100,7 @@ def config_from_args(args: argparse.Namespace, attack: str) -> Any:
     from ..run.experiment import RunConfig
 
     return RunConfig(bench=args.bench, attack=attack, model=args.model, data=args.data,
-                     mapping=parse_mapping(args.mapping), limit=args.limit, seed=args.seed, out=args.out,
+                     mapping=parse_mapping(args.mapping), limit=args.limit, size=args.size, seed=args.seed, out=args.out,
                      store=args.store, model_options=model_options(args), noise_floor=args.noise_floor,
                      executor=getattr(args, "executor", "local"), ray_address=getattr(args, "ray_address", None),
                      workers=getattr(args, "workers", None),

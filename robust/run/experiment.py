@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ..attacks import ATTACKS, Attack
-from ..benches import load_bench
+from ..benches import data_note, load_bench
 from ..errors import RobustError, UsageError
 from ..items import Item, Prediction, Variant
 from ..jsonsafe import json_safe
@@ -31,10 +31,11 @@ if TYPE_CHECKING:
 class RunConfig:
     bench: str = "medqa"
     attack: str = "bias"
-    model: str = "minilm"
+    model: str | None = None  # None: the default for the bench (``default_model``)
     data: str | None = None
     mapping: Mapping[str, str] | None = None
     limit: int | None = None
+    size: int | None = None  # generated benches: how many items to generate
     seed: int = 0
     out: str | None = None
     store: str | None = None
@@ -168,22 +169,28 @@ def execute(
     started = time.time()
     check_flags(config)
     items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit,
-                                           images=config.images)
+                                           images=config.images, size=config.size)
     if bundled and notify is not None:
-        notify(f"Using the bundled {config.bench} sample ({len(items)} original vignettes, not the real benchmark): "
-               f"{data_path}. Pass --data PATH for the real file.")
+        notify(data_note(config.bench, items, data_path))
     passed_model = model
     attack = attack or build_attack(config.attack, config.attack_options)
     attack.check(items)
-    model = model or load_model(config.model, **dict(config.model_options))
+    model_choice, spec = "given", config.model
+    if model is None:
+        if spec is None:
+            spec, model_choice = default_model(items)
+            if model_choice == "default for image benches" and notify is not None:
+                notify(f"No --model given and the bench has images: using {spec}, the bundled reference image "
+                       "model (trained on synthetic phantoms on first use, then cached). Pass --model to probe yours.")
+        model = load_model(spec, **dict(config.model_options))
     check_items = getattr(model, "check_items", None)
     if callable(check_items):
         check_items(items)  # a model that cannot answer this bench at all says so before any call
     out_dir = make_run_dir(config.out, config.bench, config.attack)
     config_record = start_record(
         command=config.command, bench=config.bench, data_path=data_path, bundled=bundled, limit=config.limit,
-        seed=config.seed, model=model, attack=attack, started=started,
-        mapping=dict(config.mapping or {}), noise_floor=config.noise_floor,
+        seed=config.seed, model=model, attack=attack, started=started, model_choice=model_choice,
+        size=config.size, mapping=dict(config.mapping or {}), noise_floor=config.noise_floor,
         executor={"name": config.executor, "ray_address": redact_text(config.ray_address or "") or None,
                   "workers": config.workers},
         **({"images": config.images.to_dict()} if config.images is not None and any(i.images for i in items) else {}))
@@ -196,7 +203,7 @@ def execute(
             config_record["store"] = redact_text(str(store.path))
             from .executors import ModelRecipe, make_executor
 
-            recipe = ModelRecipe(spec=config.model, options=dict(config.model_options)) if passed_model is None \
+            recipe = ModelRecipe(spec=spec, options=dict(config.model_options)) if passed_model is None \
                 else ModelRecipe(model=model)
             executor = make_executor(config.executor, recipe=recipe, address=config.ray_address,
                                      workers=config.workers)
@@ -255,6 +262,14 @@ def mark_failed(out_dir: Path, config_record: dict[str, Any], exc: BaseException
         _write_json(out_dir / "config.json", config_record)
     except OSError:
         pass  # the original error is what the user needs to see
+
+
+def default_model(items: Sequence[Item]) -> tuple[str, str]:
+    """The model a run uses when none is named: phantom-reader when any item carries an image
+    (a text model cannot see it), else the offline text default minilm. Returns (spec, why)."""
+    if any(item.images for item in items):
+        return "phantom-reader", "default for image benches"
+    return "minilm", "default for text benches"
 
 
 def clean_repeats(pairs: Sequence[tuple[Variant, Prediction]], evaluate: Callable[[Sequence[Variant]], list[Prediction]],
