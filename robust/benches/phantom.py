@@ -296,24 +296,25 @@ def finding_center(organ_box: tuple[float, float, float, float], position: str,
 
 
 def _add_finding(canvas: "np.ndarray", x: "np.ndarray", y: "np.ndarray", finding: str, position: str,
-                 box: tuple[float, float, float, float], value: float, calc_value: float,
+                 box: tuple[float, float, float, float], contrast: float, calc_value: float,
                  rng: "np.random.Generator") -> None:
-    """Paint a lesion (a round mass, soft edge) or a calcification (a few small dense dots)."""
+    """Paint a lesion (a round mass with a soft edge, ``contrast`` above or below whatever lies
+    under it, so it shows on any background) or a calcification (a few small dense dots)."""
     import numpy as np
 
     if finding == "none":
         return
     cx, cy = finding_center(box, position, rng)
     if finding == "lesion":
-        radius = float(rng.uniform(0.085, 0.13))
+        radius = float(rng.uniform(0.09, 0.13))
         stretch = float(rng.uniform(0.8, 1.2))
         distance = np.sqrt(((x - cx) / (radius * stretch)) ** 2 + ((y - cy) / (radius / stretch)) ** 2)
         weight = np.clip(1.3 - distance, 0.0, 1.0) ** 0.7  # soft edge, flat core
-        canvas[:] = canvas * (1 - weight) + value * weight
+        canvas += contrast * weight
     else:
         for _ in range(int(rng.integers(3, 6))):
-            dx, dy = rng.normal(0, 0.035, size=2)
-            radius = float(rng.uniform(0.018, 0.028))
+            dx, dy = rng.normal(0, 0.04, size=2)
+            radius = float(rng.uniform(0.024, 0.034))
             canvas[_ellipse(x, y, cx + dx, cy + dy, radius, radius)] = calc_value
 
 
@@ -362,7 +363,7 @@ def _render_ct(size: int, organ: str, finding: str, position: str, rng: "np.rand
         for side in (-1, 1):  # lateral ventricles (CSF darker)
             canvas[_ellipse(x, y, cx + side * 0.09, cy - 0.02, 0.06, 0.2, side * 0.25)] = 0.22
         box = (cx, cy, rx - 0.1, ry - 0.1)
-        lesion_value, calc_value = 0.62, 1.0
+        lesion_contrast, calc_value = 0.26, 1.0
     elif organ == "chest":
         cx, cy, rx, ry = _body_box(rng, 0.86, 0.62)
         canvas[_ellipse(x, y, cx, cy, rx, ry)] = 0.5
@@ -374,7 +375,7 @@ def _render_ct(size: int, organ: str, finding: str, position: str, rng: "np.rand
         canvas[_ellipse(x, y, cx, cy + ry - 0.16, 0.07, 0.07)] = 0.95  # vertebra
         canvas[_ellipse(x, y, cx, cy + ry - 0.16, 0.035, 0.035)] = 0.55
         box = (cx, cy - 0.02, 0.66, ry - 0.16)
-        lesion_value, calc_value = 0.52, 1.0
+        lesion_contrast, calc_value = 0.4, 1.0
     else:  # abdomen
         cx, cy, rx, ry = _body_box(rng, 0.82, 0.66)
         canvas[_ellipse(x, y, cx, cy, rx, ry)] = 0.34  # fat
@@ -388,8 +389,8 @@ def _render_ct(size: int, organ: str, finding: str, position: str, rng: "np.rand
             canvas[_ellipse(x, y, cx + gx, cy + gy, 0.04, 0.03)] = 0.05
         canvas[_ellipse(x, y, cx, cy + ry - 0.16, 0.08, 0.08)] = 0.95
         box = (cx, cy, rx - 0.25, ry - 0.2)
-        lesion_value, calc_value = 0.3, 1.0
-    _add_finding(canvas, x, y, finding, position, box, lesion_value, calc_value, rng)
+        lesion_contrast, calc_value = -0.24, 1.0
+    _add_finding(canvas, x, y, finding, position, box, lesion_contrast, calc_value, rng)
     canvas = gaussian_filter(canvas, 0.6) * gain
     return canvas + rng.normal(0.0, 0.018, canvas.shape).astype(np.float32)  # type: ignore[no-any-return]
 
@@ -411,7 +412,7 @@ def _render_mri(size: int, organ: str, finding: str, position: str, rng: "np.ran
         for side in (-1, 1):
             canvas[_ellipse(x, y, cx + side * 0.09, cy - 0.02, 0.06, 0.2, side * 0.25)] = 0.92  # CSF bright
         box = (cx, cy, rx - 0.12, ry - 0.12)
-        lesion_value, calc_value = 0.88, 0.02
+        lesion_contrast, calc_value = 0.4, 0.02
     else:  # abdomen
         cx, cy, rx, ry = _body_box(rng, 0.84, 0.66)
         canvas[_ellipse(x, y, cx, cy, rx, ry)] = 0.8  # fat bright
@@ -422,9 +423,9 @@ def _render_mri(size: int, organ: str, finding: str, position: str, rng: "np.ran
             canvas[_ellipse(x, y, cx + side * 0.25, cy + 0.33, 0.09, 0.13)] = 0.6
         canvas[_ellipse(x, y, cx, cy + ry - 0.16, 0.08, 0.08)] = 0.3
         box = (cx, cy, rx - 0.25, ry - 0.2)
-        lesion_value, calc_value = 0.9, 0.02
+        lesion_contrast, calc_value = 0.45, 0.02
     canvas += 0.035 * _smooth_noise(rng, size, 4.0) * (canvas > 0.1)
-    _add_finding(canvas, x, y, finding, position, box, lesion_value, calc_value, rng)
+    _add_finding(canvas, x, y, finding, position, box, lesion_contrast, calc_value, rng)
     canvas = gaussian_filter(canvas, 1.0)
     bias = 1.0 + 0.12 * (float(rng.uniform(-1, 1)) * x + float(rng.uniform(-1, 1)) * y)
     canvas = canvas * bias
@@ -454,7 +455,7 @@ def _render_xray(size: int, organ: str, finding: str, position: str, rng: "np.ra
         attenuation += 0.22 * _ellipse(x, y, cx + 0.06, cy + 0.15, 0.25, 0.3)  # heart
         attenuation += 0.22 * (np.abs(x - cx) < 0.07)  # spine and mediastinum
         box = (cx, cy - 0.08, 0.64, 0.55)
-        lesion_value, calc_value = 0.55, 0.95
+        lesion_contrast, calc_value = 0.3, 0.95
     else:  # abdomen
         attenuation += 0.3 * (np.abs(x - cx) < 0.08) * (y < cy + 0.7)  # lumbar spine
         for k in range(5):
@@ -466,9 +467,9 @@ def _render_xray(size: int, organ: str, finding: str, position: str, rng: "np.ra
             gx, gy = rng.uniform(-0.55, 0.55), rng.uniform(-0.45, 0.4)
             attenuation -= 0.22 * _ellipse(x, y, cx + gx, cy + gy, float(rng.uniform(0.04, 0.09)), 0.05)
         box = (cx, cy - 0.05, 0.6, 0.5)
-        lesion_value, calc_value = 0.62, 0.95
+        lesion_contrast, calc_value = 0.3, 0.95
     attenuation += 0.04 * _smooth_noise(rng, size, 5.0)
-    _add_finding(attenuation, x, y, finding, position, box, lesion_value, calc_value, rng)
+    _add_finding(attenuation, x, y, finding, position, box, lesion_contrast, calc_value, rng)
     canvas = gaussian_filter(attenuation, 1.2) * float(rng.uniform(0.95, 1.08))
     return canvas + rng.normal(0.0, 0.012, canvas.shape).astype(np.float32)  # type: ignore[no-any-return]
 
