@@ -96,6 +96,7 @@ class PhantomVQA:
     default_data: Path | None = RECIPE
     format = "phantom-recipe"
     generated = True  # load() accepts size=: the number of questions to generate
+    mapping_keys: tuple[str, ...] = ()  # a recipe has no columns: --map is an error
 
     def load(self, path: Path, *, mapping: Mapping[str, str] | None = None, size: int | None = None) -> list[Item]:
         recipe = read_recipe(path)
