@@ -37,6 +37,7 @@ question, no complete pair), we report the category as empty and leave it out of
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -52,6 +53,7 @@ _LEADING = re.compile(r"^[\s\"'(\[{<>:.,;!-]*(yes|no)\b(?!\s*(?:/|\bor\b)\s*(?:y
 _STATED = re.compile(r"\banswer(?:\s+is|\s*:)?\s*[:\-–—]?\s*[\"'(\[]*(yes|no)\b")
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_yes_no(text: str | None) -> str | None:
     """Our default yes/no reading of a free-text answer: "yes", "no" or None (see module doc)."""
     if not text:
@@ -73,6 +75,7 @@ def compat_says(response: str | None, word: str) -> bool:
     return word.capitalize() in text or text.lower() in (word, word + ".")
 
 
+@functools.lru_cache(maxsize=4096)
 def classify_qa_type(qa_type: str) -> tuple[str, str, str] | None:
     """``qa_type`` -> (category, role, pair key); role is "gt", "hallu", "lone" or "single".
     None for a type ProbMed does not define."""
@@ -200,10 +203,12 @@ def probmed_scores(records: Iterable[Mapping[str, Any]], *, compat: bool = False
 def _complete_pairs(frame: Any) -> tuple[Any, int]:
     """Drop gt/hallu pairs that lack one side (the published scorer drops them too)."""
     paired = frame[frame["role"].isin(("gt", "hallu"))]
-    counts = paired.groupby("pair")["role"].agg(lambda roles: (sum(r == "gt" for r in roles),
-                                                                sum(r == "hallu" for r in roles)))
-    broken = [pair for pair, (gt, hallu) in counts.items() if (gt, hallu) != (1, 1)]
-    return frame[~frame["pair"].isin(broken)], len(broken)
+    if not len(paired):
+        return frame, 0
+    gt = (paired["role"] == "gt").groupby(paired["pair"]).sum()
+    hallu = (paired["role"] == "hallu").groupby(paired["pair"]).sum()
+    broken = gt.index[(gt != 1) | (hallu != 1)]
+    return frame[~frame["pair"].isin(broken)], int(len(broken))
 
 
 def _category(part: Any, category: str, weight: float | None) -> CategoryScore:
@@ -234,7 +239,6 @@ def score_probmed_frame(frame: Any, *, compat: bool = False) -> ProbMedScores:
     image), ``category`` (one of ``CATEGORIES``), ``role`` ("gt"/"hallu"/"lone"/"single"), ``pair``
     (shared by the two questions of a pair), ``correct``, and optionally ``said_yes``, ``parsed``,
     ``error``. Probe attacks build this table from their results and call this function."""
-    import pandas as pd
 
     frame = frame.copy()
     for column, default in (("said_yes", None), ("parsed", None), ("error", None)):
@@ -266,7 +270,7 @@ def score_probmed_frame(frame: Any, *, compat: bool = False) -> ProbMedScores:
             random_guess=_weighted(parts, "random_guess"), weight=float(sum(p.weight for p in parts if not p.empty)))
     totals = list(by_category.values())
     answered = frame[frame["error"].isna()]
-    said_yes = answered["said_yes"].map(lambda v: bool(v) if v is not None and not pd.isna(v) else False)
+    said_yes = answered["said_yes"].astype("boolean").fillna(False).astype(bool)
     incomplete_groups = {(c, g) for c in CATEGORIES
                          for g in scored.loc[(scored["category"] == c) & scored["error"].notna(),
                                              "pair" if c == "abnormality" else "image"]}
