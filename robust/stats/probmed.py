@@ -124,7 +124,7 @@ class ProbMedScores:
     per_question_accuracy: float | None
     yes_rate: float | None
     n_questions: int
-    n_unparsed: int
+    n_unparsed: int | None
     n_incomplete_pairs: int
     n_incomplete_groups: int
     empty: tuple[str, ...] = field(default=())
@@ -153,9 +153,9 @@ class ProbMedScores:
         if self.overall_random_guess is not None:
             words.append(f"; random guessing would score {self.overall_random_guess:.1%}")
         text = "".join(words) + "."
-        if self.per_question_accuracy is not None and self.yes_rate is not None:
-            text += (f" Per question {self.per_question_accuracy:.1%} of {self.n_questions}; the answer is yes "
-                     f"{self.yes_rate:.1%} of the time.")
+        if self.per_question_accuracy is not None:
+            text += f" Per question {self.per_question_accuracy:.1%} of {self.n_questions}"
+            text += f"; the answer is yes {self.yes_rate:.1%} of the time." if self.yes_rate is not None else "."
         if self.empty:
             shown = ", ".join(self.empty[:4]) + (f" and {len(self.empty) - 4} more" if len(self.empty) > 4 else "")
             text += f" Empty (nothing to score): {shown}."
@@ -241,6 +241,8 @@ def score_probmed_frame(frame: Any, *, compat: bool = False) -> ProbMedScores:
     ``error``. Probe attacks build this table from their results and call this function."""
 
     frame = frame.copy()
+    # the yes-rate and the unparsed count are claims only when the table says what was answered
+    knows_yes, knows_parsed = "said_yes" in frame.columns, "parsed" in frame.columns
     for column, default in (("said_yes", None), ("parsed", None), ("error", None)):
         if column not in frame.columns:
             frame[column] = default
@@ -281,8 +283,9 @@ def score_probmed_frame(frame: Any, *, compat: bool = False) -> ProbMedScores:
         overall_without_adversarial=_weighted([by_category[c] for c in PAIRED], "accuracy_without_adversarial"),
         overall_random_guess=_weighted(totals, "random_guess"),
         per_question_accuracy=float(answered["correct"].mean()) if len(answered) else None,
-        yes_rate=float(said_yes.mean()) if len(answered) else None,
-        n_questions=int(len(answered)), n_unparsed=int(answered["parsed"].isna().sum()),
+        yes_rate=float(said_yes.mean()) if len(answered) and knows_yes else None,
+        n_questions=int(len(answered)),
+        n_unparsed=int(answered["parsed"].isna().sum()) if knows_parsed else None,
         n_incomplete_pairs=n_broken, n_incomplete_groups=len(incomplete_groups), empty=tuple(empty),
     )
 

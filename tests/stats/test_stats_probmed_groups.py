@@ -131,3 +131,14 @@ def test_group_rule_and_chance() -> None:
     assert group_accuracy(frame.iloc[:0]).accuracy is None
     assert chance_group_accuracy({"a": 2, "b": 4}) == (0.25 + 0.0625) / 2
     assert chance_group_accuracy({}) is None
+
+
+def test_a_question_table_without_answer_texts_makes_no_yes_rate_claim() -> None:
+    from robust.stats.probmed import score_probmed_frame
+
+    frame = pd.DataFrame({"image_type": ["t", "t"], "image": ["i", "i"], "category": ["modality"] * 2,
+                          "role": ["gt", "hallu"], "pair": ["p", "p"], "correct": [True, False]})
+    scores = score_probmed_frame(frame)
+    assert scores.overall_accuracy == 0.0 and scores.overall_without_adversarial == 1.0
+    assert scores.yes_rate is None and scores.n_unparsed is None
+    assert "yes" not in scores.verdict().split("random guessing")[1]
