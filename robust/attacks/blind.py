@@ -18,11 +18,11 @@ import argparse
 import json
 from typing import Any, ClassVar, Mapping, Sequence
 
-from ..errors import UsageError
+from ..errors import ModelError, UsageError
 from ..imaging.refs import GeneratedImage, load_pixels
-from ..items import Item, Variant
+from ..items import Item, Prediction, Variant
 from ._choices import parse_names
-from .base import Attack
+from .base import Attack, Evaluate
 
 ARMS = ("no_image", "blank_image", "noise_image")
 ALPHA = 0.05
@@ -109,6 +109,24 @@ class BlindAttack(Attack):
                                    perturbation=arm, params=params | {"arm": arm}, description=description))
         return out
 
+    def execute(self, items: Sequence[Item], evaluate: Evaluate, *, seed: int) -> list[tuple[Variant, Prediction]]:
+        """The arms with an image first, then the image-less one on its own: a vision-only model
+        fails every image-less question, and the runner's stop-when-most-fail rule would otherwise
+        end the whole run (on a re-run only those questions are still unanswered). If that rule
+        stops the image-less arm, its questions are recorded as errors that say so."""
+        variants = self.variants(items, seed=seed)
+        with_image = [v for v in variants if v.perturbation != "no_image"]
+        without = [v for v in variants if v.perturbation == "no_image"]
+        out = list(zip(with_image, evaluate(with_image)))
+        if without:
+            try:
+                out += list(zip(without, evaluate(without)))
+            except ModelError as exc:
+                reason = str(exc).split(". ")[0]
+                note = f"asked without an image, the model failed: {reason}"
+                out += [(v, Prediction(choice=None, error=note)) for v in without]
+        return out
+
     def metrics(self, results: Any) -> Mapping[str, Any]:
         """Per arm: accuracy against chance (exact test), per category, the items right blind."""
         from ..stats.chance import chance_test
@@ -151,8 +169,9 @@ class BlindAttack(Attack):
                                "(no chance level)")
                 continue
             verdict = "above chance" if test.above_chance(ALPHA) else "not above chance"
+            open_part = (f"; open questions {arms[arm]['open_accuracy']:.1%}" if len(open_rows) else "")
             phrases.append(f"{arm.replace('_', ' ')}: {test.accuracy:.1%} vs chance {test.chance:.1%} "
-                           f"(p={test.p_value:.3g}, {verdict})")
+                           f"(p={test.p_value:.3g}, {verdict}){open_part}")
         every = sorted(set.intersection(*right_sets)) if right_sets else []
         clean_accuracy = float(clean["correct"].mean()) if len(clean) else None
         with_image = f"with the image {clean_accuracy:.1%}; " if clean_accuracy is not None else ""

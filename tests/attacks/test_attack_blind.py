@@ -106,3 +106,25 @@ def test_chance_test_matches_scipy_and_brute_force() -> None:
     assert mixed.p_value == pytest.approx(expected, rel=1e-12)
     assert poisson_binomial_sf(0, [0.3, 0.2]) == pytest.approx(1.0)
     assert chance_test([], []).p_value is None
+
+
+def test_a_model_failing_every_imageless_question_does_not_stop_the_run(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from robust.models import from_callable
+    from robust.run.runner import Runner
+    from robust.run.store import ResponseStore
+
+    def vision_only(item: Item) -> Prediction:
+        return _looker(item)
+
+    items = [i.replace(question=f"Is image {i.id} bright?") for i in _items(40)]  # 40 distinct requests
+    attack = BlindAttack()
+    with ResponseStore(tmp_path / "store.sqlite") as store:
+        runner = Runner(from_callable(vision_only), store)
+        for _ in range(2):  # the re-run asks only the image-less questions again (errors are not cached)
+            pairs = attack.execute(items, runner.evaluate, seed=0)
+            assert len(pairs) == 160
+            metrics = attack.metrics(results_frame(pairs))
+            assert metrics["arms"]["no_image"]["status"] == "the model cannot answer without an image"
+            assert metrics["arms"]["blank_image"]["n"] == 40
+    errors = {p.error for v, p in pairs if v.perturbation == "no_image"}
+    assert len(errors) == 1 and next(iter(errors)).startswith("asked without an image, the model failed: stopped early")
