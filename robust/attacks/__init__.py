@@ -13,6 +13,7 @@ ATTACKS.add("noise", "robust.attacks.noise:NoiseAttack", "typos, OCR, char/word 
 ATTACKS.add("options", "robust.attacks.options:OptionsAttack", "option probes: shuffle, relabel, gold at each position")
 ATTACKS.add("degrade", "robust.attacks.degrade:DegradeAttack", "MedQ-Deg image degradations by modality at calibrated severity 0-2 (or 1-5)")
 ATTACKS.add("verify", "robust.attacks.verify:VerifyAttack", "yes/no verification probes with ProbMed group scoring")
+ATTACKS.add("probe", "robust.attacks.probe:ProbeAttack", "ProbMed hallucination probes from image metadata, pair-scored")
 ATTACKS.add("confusion", "robust.attacks.confusion:ConfusionAttack", "MediConfusion pairs: set accuracy, confusion rate")
 ATTACKS.add("blind", "robust.attacks.blind:BlindAttack", "image questions with no, a blank and a noise image vs chance")
 
