@@ -287,7 +287,7 @@ def probe_frame(results: Any) -> Any:
     """The results table as the ProbMed scorer's question table (one row per probe question)."""
     import pandas as pd
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for row in results[results["attack"] == "probe"].to_dict(orient="records"):
         params = json.loads(row["params"]) if isinstance(row["params"], str) else dict(row["params"] or {})
         if "qa_type" not in params or int(row.get("repeat") or 0):
