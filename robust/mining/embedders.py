@@ -19,6 +19,7 @@ model has it, else the first token of the last hidden state, as DINOv2's CLS emb
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -139,6 +140,8 @@ class HFVisionEncoder:
     def __init__(self, name_or_path: str, batch_size: int = 16) -> None:
         if not name_or_path:
             raise UsageError("hf: embedder needs a model folder or hub name, e.g. hf:./dinov2-small")
+        if name_or_path.startswith((".", "/", "~")) and not Path(name_or_path).expanduser().is_dir():
+            raise UsageError(f"hf:{name_or_path}: no such model folder")
         self.name = name_or_path
         self.batch_size = batch_size
         self._model: Any = None
@@ -151,8 +154,9 @@ class HFVisionEncoder:
         except ImportError as exc:  # pragma: no cover - torch/transformers are dependencies
             raise UsageError(f"hf: embedders need torch and transformers ({exc})") from None
         try:
-            self._processor = AutoImageProcessor.from_pretrained(self.name)
-            self._model = AutoModel.from_pretrained(self.name).eval()
+            path = str(Path(self.name).expanduser()) if Path(self.name).expanduser().is_dir() else self.name
+            self._processor = AutoImageProcessor.from_pretrained(path)
+            self._model = AutoModel.from_pretrained(path).eval()
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot load vision encoder hf:{self.name}: {exc}".splitlines()[0]) from None
 

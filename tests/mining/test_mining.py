@@ -137,3 +137,17 @@ def test_confusion_attack_mines_pairs_on_a_bench_without_pairs() -> None:
     assert metrics["set_accuracy"] == 0.0 and metrics["confusion_rate"] == 1.0
     with pytest.raises(UsageError, match="mining found none"):
         ConfusionAttack(tau_a=0.999, tau_b=-0.99).variants(items, seed=0)
+
+
+def test_hf_vision_encoder_from_a_local_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The hf: embedder's real loading code, on a tiny randomly initialised ViT saved locally."""
+    from transformers import ViTConfig, ViTImageProcessor, ViTModel
+
+    ViTModel(ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=32)).save_pretrained(tmp_path)
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path)
+    vectors = load_embedder(f"hf:{tmp_path}").embed([np.zeros((20, 20), np.uint8),
+                                                     np.full((40, 30, 3), 200, np.uint8)])
+    assert vectors.shape == (2, 16) and np.isfinite(vectors).all()
+    with pytest.raises(UsageError, match="no such model folder"):
+        load_embedder(f"hf:{tmp_path / 'missing'}")
