@@ -265,7 +265,8 @@ def _verdict(f: Mapping[str, Any], mining: Mapping[str, Any] | None) -> str:
     if p is not None and p < 0.05:
         worse = " (below random, p={:.3g})".format(p) if f["set_accuracy"] < RANDOM_SET_ACCURACY else \
             " (above random, p={:.3g})".format(p)
-    return (head + f"MediConfusion on {f['n_pairs']} pairs ({f['answer_mode']} answers): set accuracy "
+    mode = "probability" if f["answer_mode"] == "probs" else "parsed-letter"
+    return (head + f"MediConfusion on {f['n_pairs']} pairs ({mode} answers): set accuracy "
             f"{_pct(f['set_accuracy'])}{worse} vs 25% random, individual accuracy {_pct(f['individual_accuracy'])}, "
             f"confusion rate {_pct(f['confusion_rate'])} vs 50% random over {f['n_valid_pairs']} valid pairs, "
             f"invalid answers {_pct(f['invalid_rate'])}.")

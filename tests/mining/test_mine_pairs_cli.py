@@ -58,3 +58,18 @@ def test_bad_captions_are_one_line_errors(tmp_path: Path, capsys: pytest.Capture
     assert f"{bad}:1: the header has no text column (caption or label)" in capsys.readouterr().err
     assert main(["mine-pairs", str(root), "--out", str(tmp_path / "p.json")]) == 2
     assert "sit directly in" in capsys.readouterr().err
+
+
+def test_mined_pairs_read_back_as_mediconfusion_and_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root, captions = _folder(tmp_path)
+    out = tmp_path / "pairs.json"
+    assert main(["mine-pairs", str(root), "--captions", str(captions), "--out", str(out), "--tau-a", "0.95"]) == 0
+    capsys.readouterr()
+    run = tmp_path / "run"
+    assert main(["attack", "--bench", "mediconfusion", "--data", str(out), "--images", str(root), "--attack",
+                 "confusion", "--model", "constant:A", "--out", str(run)]) == 0
+    printed = capsys.readouterr().out
+    assert "MediConfusion on 2 pairs (probability answers): set accuracy 0.0%" in printed
+    assert "confusion rate 100.0% vs 50% random over 2 valid pairs" in printed
+    metrics = json.loads((run / "summary.json").read_text())["attack_metrics"]
+    assert metrics["n_pairs"] == 2 and metrics["individual_accuracy"] == 0.5
