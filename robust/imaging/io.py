@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import struct
 import threading
 import zlib
@@ -264,10 +265,17 @@ def _read_raster(source: Any, name: str, limit: int, head: bytes) -> "np.ndarray
     try:
         image = Image.open(source)
     except UnidentifiedImageError:
+        claimed = _claimed_format(head)
+        if claimed:  # the signature is there, the rest is not: a cut-off download, a broken copy
+            raise InputError(f"{claimed} file is truncated or corrupt (Pillow cannot read its header)",
+                             path=name) from None
         raise InputError("not an image (unrecognised format; PNG, JPEG, TIFF, DICOM and NIfTI are read)",
                          path=name) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(f"image is over the pixel limit of {limit:,} (a decompression-bomb guard; "
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own guard (twice its limit) fired before we saw the size; its message has the count
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        count = f"has {int(found.group(1)):,} pixels, " if found else "is "
+        raise InputError(f"image {count}over the pixel limit of {limit:,} (a decompression-bomb guard; "
                          "raise it with --pixel-limit)", path=name) from None
     with image:
         width, height = image.size
@@ -282,6 +290,19 @@ def _read_raster(source: Any, name: str, limit: int, head: bytes) -> "np.ndarray
         except OSError as exc:
             raise InputError(f"image data is truncated or corrupt ({_reason(exc)})", path=name) from None
         return _pil_pixels(image, name)
+
+
+def _claimed_format(head: bytes) -> str | None:
+    """The format a file's signature claims, for telling 'truncated' from 'not an image'."""
+    if head.startswith(_PNG_MAGIC):
+        return "PNG"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "TIFF"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    return None
 
 
 def _sixteen_bit_colour(image: Any, head: bytes) -> str | None:
@@ -462,11 +483,39 @@ def _read_nifti_file(path: Path, name: str, slice_spec: str | None, limit: int) 
         image = nibabel.load(str(path))
     except (nibabel.filebasedimages.ImageFileError, OSError, EOFError, ValueError, zlib.error) as exc:
         raise InputError(f"not a readable NIfTI file ({_reason(exc)})", path=name) from None
-    return _nifti_slice(image, name, slice_spec, limit)
+    pixels = _nifti_slice(image, name, slice_spec, limit)
+    _check_complete(path, image, name)
+    return pixels
+
+
+def _check_complete(path: Path, image: Any, name: str) -> None:
+    """A cut-off volume must not pass because the slice we read lies before the cut: compare the
+    voxel bytes present with what the header declares (streaming through .gz, never holding it)."""
+    import gzip
+
+    import numpy as np
+
+    header = image.header
+    expected = int(getattr(image.dataobj, "offset", header.get_data_offset())) + \
+        int(np.prod(header.get_data_shape(), dtype=np.int64)) * header.get_data_dtype().itemsize
+    if path.name.lower().endswith(".gz"):
+        total = 0
+        try:
+            with gzip.open(path, "rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    total += len(chunk)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise InputError(f"NIfTI file is truncated or corrupt ({_reason(exc)})", path=name) from None
+    else:
+        total = path.stat().st_size
+    if total < expected:
+        raise InputError(f"NIfTI file is truncated ({total:,} bytes of header and voxels, the header declares "
+                         f"{expected:,})", path=name)
 
 
 def _read_nifti_bytes(data: bytes, name: str, slice_spec: str | None, limit: int) -> "np.ndarray":
     import nibabel
+    import numpy as np
 
     raw = _bounded_gunzip(data, name) if data[:2] == _GZIP_MAGIC else data
     try:
@@ -474,6 +523,12 @@ def _read_nifti_bytes(data: bytes, name: str, slice_spec: str | None, limit: int
             else nibabel.Nifti2Image.from_bytes(raw)
     except (nibabel.filebasedimages.ImageFileError, OSError, EOFError, ValueError) as exc:
         raise InputError(f"not a readable NIfTI image ({_reason(exc)})", path=name) from None
+    header = image.header
+    expected = int(getattr(image.dataobj, "offset", header.get_data_offset())) + \
+        int(np.prod(header.get_data_shape(), dtype=np.int64)) * header.get_data_dtype().itemsize
+    if len(raw) < expected:
+        raise InputError(f"NIfTI image is truncated ({len(raw):,} bytes of header and voxels, the header declares "
+                         f"{expected:,})", path=name)
     return _nifti_slice(image, name, slice_spec, limit)
 
 
@@ -528,7 +583,8 @@ def _nifti_slice(image: Any, name: str, slice_spec: str | None, limit: int) -> "
     if not 0 <= volume < volumes:
         raise InputError(f"--slice {slice_spec!r}: volume {volume} is out of range ({volumes} volumes)", path=name)
     kept = [a for a in range(3) if a != axis]
-    _check_size(shape[kept[1]], shape[kept[0]], limit, name, "NIfTI slice")
+    across, up = sorted(kept, key=lambda a: world_of_voxel[a])  # shown across and up the display
+    _check_size(shape[across], shape[up], limit, name, "NIfTI slice")
     selector: list[Any] = [slice(None)] * 3
     selector[axis] = index
     if len(image.shape) == 2:

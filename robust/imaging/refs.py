@@ -194,14 +194,20 @@ class DegradedImage(ImageRef):
 
 
 def image_key(image: Any) -> str:
-    """The request-key part for one ``Item.images`` entry (refs, plain paths, arrays)."""
+    """The request-key part for one ``Item.images`` entry: a digest of the pixels the model will
+    receive, whatever the entry is (ref, path, bytes, array, PIL image), so a changed file or another
+    image never shares a cached answer. Remote URLs are keyed by the URL (we never fetch them)."""
     if isinstance(image, ImageRef):
         return image.key()
-    if hasattr(image, "tobytes") and hasattr(image, "dtype"):
-        return pixel_digest(image)
-    if isinstance(image, bytes):
-        return "bytes:" + hashlib.sha1(image).hexdigest()
-    return str(image)
+    if isinstance(image, str) and image.startswith(("http://", "https://")):
+        return "url:" + image
+    if isinstance(image, str) and image.startswith("data:"):
+        return BytesImage(_data_url_bytes(image), name="data URL").key()
+    if isinstance(image, (str, Path)):
+        return FileImage(str(image)).key()
+    if isinstance(image, (bytes, bytearray)):
+        return BytesImage(bytes(image)).key()
+    return pixel_digest(load_pixels(image))
 
 
 def load_pixels(image: Any) -> "np.ndarray":
@@ -210,13 +216,34 @@ def load_pixels(image: Any) -> "np.ndarray":
 
     if isinstance(image, ImageRef):
         return image.load()
+    if isinstance(image, str) and image.startswith("data:"):
+        return BytesImage(_data_url_bytes(image), name="data URL").load()
+    if isinstance(image, str) and image.startswith(("http://", "https://")):
+        return UrlImage(image).load()
     if isinstance(image, (str, Path)):
         return FileImage(str(image)).load()
-    if isinstance(image, bytes):
-        return BytesImage(image).load()
-    if hasattr(image, "save") and hasattr(image, "mode"):  # a PIL image
-        return np.asarray(image)
+    if isinstance(image, (bytes, bytearray)):
+        return BytesImage(bytes(image)).load()
+    if hasattr(image, "save") and hasattr(image, "mode"):  # a PIL image: same mode rules as files
+        from .io import pil_to_array
+
+        return pil_to_array(image)
     return np.asarray(image)
+
+
+def _data_url_bytes(url: str) -> bytes:
+    import base64
+    import binascii
+
+    from ..errors import InputError
+
+    header, _, payload = url.partition(",")
+    if not header.endswith(";base64"):
+        raise InputError("only base64 data URLs are images", path=url[:40])
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError("data URL is not valid base64", path=url[:40]) from None
 
 
 Params = Mapping[str, Any]

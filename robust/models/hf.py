@@ -330,12 +330,16 @@ class HFModel(BaseModel):
 
     # ---- generation ---------------------------------------------------------------------------------
     def _chat_inputs(self, item: Item) -> Any:
-        """Processor inputs (text and images) of one question, for vision-language models."""
-        from PIL import Image
+        """Processor inputs (text and images) of one question, for vision-language models.
+
+        Each image is loaded now (lazily, one item at a time) from the exact pixels the store key
+        hashed, as an 8-bit RGB PIL image: uint16 is scaled by >> 8 (see ``robust.imaging.encode.to_pil``),
+        gray is replicated to three channels, as VLM processors expect."""
+        from ..imaging import load_pixels
+        from ..imaging.encode import to_pil
 
         messages = self.template.messages(item)
-        images = [Image.open(i).convert("RGB") if isinstance(i, (str, Path)) else
-                  (i if hasattr(i, "save") else Image.fromarray(i)) for i in item.images]
+        images = [to_pil(load_pixels(image)).convert("RGB") for image in item.images]
         content: list[dict[str, Any]] = [{"type": "image", "image": image} for image in images]
         content.append({"type": "text", "text": messages[-1]["content"]})
         messages[-1] = {"role": "user", "content": content}

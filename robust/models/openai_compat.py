@@ -17,12 +17,10 @@ The API key lives only in the request headers: never in the fingerprint, ``repr`
 from __future__ import annotations
 
 import asyncio
-import base64
 import concurrent.futures
 import email.utils
 import json
 import math
-import mimetypes
 import os
 import queue
 import random
@@ -30,7 +28,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError, UsageError
@@ -319,7 +316,7 @@ class OpenAICompatible(BaseModel):
     def _endpoint(self) -> str:
         return f"{self.base_url}/{'completions' if self.completions else 'chat/completions'}"
 
-    def _payload(self, item: Item, n: int) -> dict[str, Any]:
+    def _payload(self, item: Item, n: int, image_urls: Sequence[str] | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {"model": self.model, "temperature": self.temperature, "max_tokens": self.max_tokens}
         if self.completions:
             if item.images:  # sent without them, the question would be answered blind
@@ -331,7 +328,8 @@ class OpenAICompatible(BaseModel):
             messages = self.template.messages(item)
             if item.images:
                 parts: list[dict[str, Any]] = [{"type": "text", "text": messages[-1]["content"]}]
-                parts.extend({"type": "image_url", "image_url": {"url": image_url(image)}} for image in item.images)
+                urls = image_urls if image_urls is not None else [image_url(image) for image in item.images]
+                parts.extend({"type": "image_url", "image_url": {"url": url}} for url in urls)
                 messages[-1] = {"role": "user", "content": parts}
             payload["messages"] = messages
             if self._send_logprobs:
@@ -348,9 +346,13 @@ class OpenAICompatible(BaseModel):
         usage: Counter[str] = Counter()
         finish: list[str] = []
         try:
+            urls: list[str] | None = None
+            if item.images and not self.completions:
+                # decoded and encoded once per item, lazily, off the event loop (other requests keep flowing)
+                urls = await asyncio.to_thread(lambda: [image_url(image) for image in item.images])
             while len(texts) < self.samples:
                 want = self.samples - len(texts)
-                payload = self._payload(item, want if self._n_supported else 1)
+                payload = self._payload(item, want if self._n_supported else 1, urls)
                 try:
                     body = await self._post(session, payload)
                 except _Permanent as exc:
@@ -533,23 +535,18 @@ def option_probs_from_logprobs(tokens: Sequence[tuple[str, Mapping[str, float]]]
 
 
 def image_url(image: Any) -> str:
-    """An OpenAI ``image_url`` value: URLs pass through, files and arrays become base64 data URLs."""
+    """An OpenAI ``image_url`` value: http(s) and data URLs pass through; every other image (an
+    ``ImageRef``, a path, bytes, an array, a PIL image) is decoded to its pixels and sent as a
+    lossless PNG data URL of exactly those pixels — the ones ``image_key`` hashed into the store
+    key. Files in formats servers can't read (DICOM, NIfTI, 16-bit TIFF) arrive as PNG too."""
+    from ..imaging import UrlImage, load_pixels
+    from ..imaging.encode import data_url
+
+    if isinstance(image, UrlImage):
+        return image.url
     if isinstance(image, str) and image.startswith(("http://", "https://", "data:")):
         return image
-    if isinstance(image, (str, Path)):
-        path = Path(image)
-        mime = mimetypes.guess_type(path.name)[0] or "image/png"
-        data = path.read_bytes()
-    else:
-        import io
-
-        from PIL import Image
-
-        picture = image if hasattr(image, "save") else Image.fromarray(image)
-        buffer = io.BytesIO()
-        picture.save(buffer, format="PNG")
-        mime, data = "image/png", buffer.getvalue()
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return data_url(load_pixels(image))
 
 
 _SETTINGS = ("base_url", "api_key_env", "concurrency", "rpm", "timeout", "retries", "samples", "temperature",

@@ -145,6 +145,10 @@ def test_vision_language_models_generate_through_their_processor(tmp_path: Path)
     assert inputs["pixel_values"].shape[0] == 1
     image_token = model._tokenizer.convert_tokens_to_ids("<image>")
     assert int((inputs["input_ids"] == image_token).sum()) >= 1
+    from robust.imaging import ArrayImage
+
+    wide = item.replace(images=(ArrayImage(np.full((40, 40), 40000, dtype=np.uint16)),))  # 16-bit gray -> 8-bit RGB
+    assert model._chat_inputs(wide)["pixel_values"].shape == inputs["pixel_values"].shape
     [(_, prediction)] = list(model.predict([item]))
     assert prediction.error is None and prediction.choice in (None, "A", "B")
 
