@@ -384,6 +384,8 @@ def _read_dicom(source: Any, name: str, slice_spec: str | None, limit: int) -> "
     except (EOFError, OSError, struct.error, ValueError) as exc:
         raise InputError(f"DICOM file is truncated or corrupt ({_reason(exc)})", path=name) from None
     if not any(tag in dataset for tag in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        if not _has_dicm_signature(source):  # only the .dcm name said DICOM: don't claim more than we know
+            raise InputError("not a DICOM image (no 'DICM' signature and no pixel data found)", path=name)
         raise InputError("DICOM file has no pixel data (not an image object)", path=name)
     rows, columns = int(dataset.get("Rows") or 0), int(dataset.get("Columns") or 0)
     _check_size(columns, rows, limit, name, "DICOM image")
@@ -416,6 +418,15 @@ def _read_dicom(source: Any, name: str, slice_spec: str | None, limit: int) -> "
     if photometric == "MONOCHROME1":
         display = 255 - display  # higher values are darker in MONOCHROME1
     return display
+
+
+def _has_dicm_signature(source: Any) -> bool:
+    if isinstance(source, Path):
+        with source.open("rb") as handle:
+            head = handle.read(132)
+    else:
+        head = source.getvalue()[:132]
+    return len(head) == 132 and head[128:132] == b"DICM"
 
 
 def _dicom_frame(slice_spec: str | None, frames: int, name: str) -> int:

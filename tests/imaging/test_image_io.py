@@ -106,6 +106,10 @@ def test_dicom_without_pixel_data_is_an_input_error_naming_the_file(tmp_path: Pa
     assert str(caught.value) == f"{path}: DICOM file has no pixel data (not an image object)"
     with pytest.raises(InputError, match="no pixel data"):
         read_image(dicom("rtplan.dcm"))
+    fake = tmp_path / "report.dcm"  # a .dcm name alone is not a claim we repeat
+    fake.write_text("Findings: no acute abnormality.\n")
+    with pytest.raises(InputError, match=r"report\.dcm: not a DICOM image \(no 'DICM' signature and no pixel data"):
+        read_image(fake)
 
 
 def test_truncated_dicom_and_pixel_limit_from_the_header() -> None:
