@@ -103,6 +103,19 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
+def cached_pixels(key: Any) -> "np.ndarray | None":
+    """Pixels remembered under ``key`` by ``remember_pixels`` (or None): for derived images."""
+    return _CACHE.get(key)  # type: ignore[no-any-return]
+
+
+def remember_pixels(key: Any, pixels: "np.ndarray") -> "np.ndarray":
+    """Keep a read-only view of ``pixels`` under ``key`` in the decoded-pixel LRU; returns that view."""
+    view = pixels.view()
+    view.flags.writeable = False
+    _CACHE.put(key, view)
+    return view
+
+
 def cache_info() -> dict[str, int]:
     return {"hits": _CACHE.hits, "misses": _CACHE.misses, "entries": len(_CACHE._data), "bytes": _CACHE._bytes}
 

@@ -182,12 +182,23 @@ class DegradedImage(ImageRef):
     def load(self) -> "np.ndarray":
         from ..perturbations.image import apply_degradation
         from ..seeding import rng_for
+        from .io import cached_pixels, remember_pixels
 
+        # The runner hashes these pixels for the store key and the adapter then sends them: the
+        # small shared LRU makes that one degradation, not two (keyed by the base's pixel digest,
+        # so a changed base file is never served stale degraded pixels).
+        try:
+            cache_key: Any = ("degraded", self.base.key(), self.steps)
+            hash(cache_key)
+        except TypeError:  # a parameter value that cannot be hashed: compute without the cache
+            cache_key = None
+        if cache_key is not None and (hit := cached_pixels(cache_key)) is not None:
+            return hit
         pixels = self.base.load()
         for step in self.steps:
             rng = rng_for(step.seed, step.item_id, f"degrade:{step.type}", step.severity)
             pixels = apply_degradation(pixels, step.type, dict(step.params), rng)
-        return pixels
+        return remember_pixels(cache_key, pixels) if cache_key is not None else pixels
 
     def describe(self) -> str:
         return self.base.describe() + "".join(f" +{s.type}@{s.severity}" for s in self.steps)

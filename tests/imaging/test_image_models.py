@@ -228,3 +228,31 @@ def test_cli_refuses_paths_escaping_the_image_folder(tmp_path: Path, capsys: pyt
     assert code == 0, err
     code, _, err = run_cli([*args[:-3], "--images", str(tmp_path / "nope"), "--out", str(tmp_path / "r3")], capsys)
     assert code == 2 and "--images" in err and "not a folder" in err
+
+
+def test_degraded_pixels_are_computed_once_for_key_and_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    import robust.perturbations.image as kernels
+    from robust.imaging import DegradedImage, DegradeStep
+
+    calls: list[str] = []
+
+    def fake_degradation(pixels: np.ndarray, type: str, params: dict, rng: np.random.Generator) -> np.ndarray:
+        calls.append(type)
+        return (pixels // 2 + rng.integers(0, 2, pixels.shape)).astype(pixels.dtype)
+
+    monkeypatch.setattr(kernels, "apply_degradation", fake_degradation, raising=False)
+    clear_cache()
+    base = ArrayImage(gradient(6, 6))
+    step = DegradeStep("gaussian_noise", 1, (("sigma", 0.1),), seed=0, item_id="x")
+    degraded = DegradedImage(base, (step,))
+    key = degraded.key()
+    pixels = degraded.load()
+    assert calls == ["gaussian_noise"] and key == image_key(pixels) and not pixels.flags.writeable
+    again = DegradedImage(ArrayImage(gradient(6, 6)), (step,))  # an equal recipe elsewhere in the run
+    assert np.array_equal(again.load(), pixels) and calls == ["gaussian_noise"]
+    other = DegradedImage(ArrayImage(gradient(6, 6) + 1), (step,))  # another base: computed afresh
+    assert not np.array_equal(other.load(), pixels) and len(calls) == 2
+    # and the OpenAI-compatible adapter would send exactly these pixels
+    from robust.models.openai_compat import image_url
+
+    assert np.array_equal(_decoded(image_url(degraded)), pixels)
