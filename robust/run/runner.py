@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -149,8 +150,9 @@ class Runner:
                 try:
                     self.store.put(self.fingerprint, key, prediction)
                 except sqlite3.Error as exc:
-                    raise StoreError(f"the response store {self.store.path} (--store) failed after {answered} of "
-                                     f"{len(items)} new answers were saved: {exc}; {STORE_HELP}") from None
+                    saved = answered + 1 - self.store.unsaved()  # this answer's group did not commit
+                    raise StoreError(f"the response store {self.store.path} (--store) failed with {saved} of "
+                                     f"{len(items)} new answers saved: {exc}; {STORE_HELP}") from None
                 self.counters.model_calls += 1
                 answered += 1
                 if prediction.error is not None:
@@ -177,10 +179,7 @@ class Runner:
             if callable(close):
                 close()  # cancels whatever the model still has in flight
             self.counters.seconds_in_model += time.perf_counter() - began
-            try:
-                self.store.flush()  # group commit: on every way out, interrupts included
-            finally:
-                self.store.release()
+            self._flush_on_the_way_out(answered, len(items), failing=sys.exc_info()[0] is not None)
         if self._failing(failed, answered):
             error, count = failed.most_common(1)[0]
             raise ModelError(
@@ -188,6 +187,19 @@ class Runner:
                 f"(most often, {count}x: {error}). Fix the cause and re-run the same command; the "
                 f"{answered - sum(failed.values())} answers received are saved in {self.store.path}."
             )
+
+    def _flush_on_the_way_out(self, answered: int, asked: int, *, failing: bool) -> None:
+        """Group commit on every way out, interrupts included; a store that fails here is the error
+        to report unless another one is already on its way up."""
+        try:
+            self.store.flush()
+            self.store.release()
+        except sqlite3.Error as exc:
+            if failing:
+                return
+            saved = answered - self.store.unsaved()
+            raise StoreError(f"the response store {self.store.path} (--store) failed with {saved} of {asked} new "
+                             f"answers saved: {exc}; {STORE_HELP}") from None
 
     def _failing(self, failed: Counter[str], answered: int) -> bool:
         """A large share of failures means a broken setup: stop instead of burning the budget."""

@@ -190,6 +190,11 @@ class ResponseStore:
                 self._pending = rows + self._pending
                 raise
 
+    def unsaved(self) -> int:
+        """Answers queued but not committed yet (after a failed flush: the ones it could not write)."""
+        with self._lock:
+            return len(self._pending)
+
     # ---- claims: one process pays, the others wait ------------------------------------------------
     def claim(self, fingerprint: str, requests: Iterable[str]) -> tuple[list[str], list[str]]:
         """Claim ``requests`` for this process: returns (claimed by us, claimed by a live other process)."""

@@ -189,3 +189,30 @@ def test_a_foreign_or_corrupt_store_is_a_clear_error_and_the_store_verb_helps(
     lines = out.read_text().splitlines()
     assert 0 < len(lines) < 400 and json.loads(lines[0])["fingerprint"] == "fp"
     assert main(["store", "vacuum", "--store", str(good)]) == 0
+
+
+def test_a_store_failing_mid_run_reports_how_many_answers_were_really_saved(tmp_path: Path) -> None:
+    from robust.items import Item, Variant
+    from robust.models.baselines import ConstantModel
+    from robust.run.runner import Runner
+    from robust.run.store import StoreError
+
+    class FailingStore(ResponseStore):
+        flushes = 0
+
+        def flush(self) -> None:
+            if self._pending and len(self._pending) >= self.flush_rows:
+                FailingStore.flushes += 1
+                if FailingStore.flushes >= 3:  # from the third group on, a damaged page
+                    raise sqlite3.DatabaseError("database disk image is malformed")
+            super().flush()
+
+    store = FailingStore(tmp_path / "s.sqlite", flush_rows=5, flush_seconds=3600)
+    options = {"A": "a", "B": "b"}
+    variants = [Variant.clean(Item(id=f"q{i}", question=f"Question {i}?", options=options, answer="A"), "x")
+                for i in range(20)]
+    with pytest.raises(StoreError) as failure:
+        Runner(ConstantModel("A"), store).evaluate(variants)
+    message = str(failure.value)
+    assert "failed with 10 of 20 new answers saved" in message and "robust store check" in message
+    assert ResponseStore(tmp_path / "s.sqlite").count() == 10
