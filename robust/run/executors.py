@@ -11,8 +11,9 @@ Ray (``pip install 'robust-medai[ray]'``, imported only when chosen):
 - ``openai:`` endpoints are called from *tasks* (one per batch; each keeps its own connection pool
   and in-flight limit), so the cluster adds concurrency and the driver only stores;
 - items travel as they are: images are small recipes (``robust.imaging.refs``: a file path, a
-  generator name, a degradation's steps and seed), so degradation happens on the worker, next to
-  the model, and no pixels cross the network twice.
+  generator name, a degradation's steps and seed), so the worker degrades next to the model and no
+  pixels cross the network (the driver computes each image once too: the store key is a digest of
+  the exact pixels).
 """
 
 from __future__ import annotations
