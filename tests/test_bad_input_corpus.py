@@ -137,7 +137,7 @@ def _mutated(draw: st.DrawFn) -> tuple[str, str, bytes]:
     return bench, name, bytes(buffer)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(_mutated())
 def test_fuzzed_files_give_items_or_an_input_error(tmp_path: Path, case: tuple[str, str, bytes]) -> None:
     bench, name, data = case
