@@ -216,7 +216,8 @@ def main() -> None:
     lines = [
         "# benchmarks/bench_scale.py", "",
         f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.machine()} · {os.cpu_count()} CPUs · "
-        f"Python {platform.python_version()} · {'--quick' if args.quick else 'full sizes'}. "
+        f"Python {platform.python_version()} · {'--quick' if args.quick else 'full sizes'} · load average at the "
+        f"end {os.getloadavg()[0]:.1f}. "
         "Printed, never asserted; the machine may be shared, so read differences under ~15 % as noise.", "",
         "| measure | value | note |", "|---|---:|---|",
         *[f"| {name.strip()} | {value} | {goal} |" for name, value, goal in ROWS],
