@@ -96,6 +96,8 @@ class BlindAttack(Attack):
             if not item.images:
                 continue  # a text question is not an image question: nothing to take away
             params = {"category": item_category(item)}
+            if item.meta.get("qa_type") not in (None, ""):
+                params["qa_type"] = str(item.meta["qa_type"])
             out.append(Variant(item=item, source_id=item.id, attack=self.name, perturbation="clean", params=params))
             for arm in self.arms:
                 if arm == "no_image":
@@ -133,8 +135,9 @@ class BlindAttack(Attack):
 
         if results is None or len(results) == 0:
             return {}
-        categories = results["params"].map(lambda p: json.loads(p).get("category", "all") if p else "all")
-        frame = results.assign(category=categories)
+        params = results["params"].map(lambda p: json.loads(p) if p else {})
+        frame = results.assign(category=params.map(lambda p: p.get("category", "all")),
+                               qa_type=params.map(lambda p: p.get("qa_type")))
         clean = frame[(frame["perturbation"] == "clean") & frame["error"].isna()]
         arms: dict[str, Any] = {}
         right_sets: list[set[str]] = []
@@ -157,9 +160,11 @@ class BlindAttack(Attack):
             for category, group in closed.groupby("category", sort=True):
                 sub = chance_test(group["correct"].tolist(), group["n_options"].tolist())
                 by_category[str(category)] = _test_dict(sub)
+            by_qa_type = {str(kind): _test_dict(chance_test(group["correct"].tolist(), group["n_options"].tolist()))
+                          for kind, group in closed[closed["qa_type"].notna()].groupby("qa_type", sort=True)}
             right = sorted(str(i) for i in answered.loc[answered["correct"], "item_id"])
             right_sets.append(set(right))
-            arms[arm] = _test_dict(test) | {"n_errors": n_errors, "by_category": by_category,
+            arms[arm] = _test_dict(test) | {"n_errors": n_errors, "by_category": by_category, "by_qa_type": by_qa_type,
                                             "items_right": right, "status": "answered",
                                             "n_open": int(len(open_rows)),
                                             "open_accuracy": float(open_rows["correct"].mean()) if len(open_rows)

@@ -76,15 +76,16 @@ class ConfusionAttack(Attack):
     requires: ClassVar[frozenset[str]] = frozenset({"options", "images"})
 
     def __init__(self, answer_mode: str = "auto", embed_a: str = "thumbnail", embed_b: str = "hog", tau_a: float = 0.9,
-                 tau_b: float = 0.5, max_pairs: int | None = None) -> None:
+                 tau_b: float | None = None, max_pairs: int | None = None) -> None:
         if answer_mode not in MODES:
             raise UsageError(f"--answer-mode is one of {', '.join(MODES)} (got {answer_mode!r})")
         for flag, value in (("--tau-a", tau_a), ("--tau-b", tau_b)):
-            if not -1.0 <= value <= 1.0:
+            if value is not None and not -1.0 <= value <= 1.0:
                 raise UsageError(f"{flag} is a cosine, between -1 and 1 (got {value})")
         self.answer_mode = answer_mode
         self.embed_a, self.embed_b = embed_a, embed_b
-        self.tau_a, self.tau_b = float(tau_a), float(tau_b)
+        self.tau_a = float(tau_a)
+        self.tau_b = None if tau_b is None else float(tau_b)
         self.max_pairs = max_pairs
         self.mining: dict[str, Any] | None = None  # set when the bench had no pairs and we mined some
 
@@ -98,7 +99,9 @@ class ConfusionAttack(Attack):
                                                                   "must call a pair close (default thumbnail)")
         group.add_argument("--embed-b", default="hog", help="mining: embedder that must call it far (default hog)")
         group.add_argument("--tau-a", type=float, default=0.9, help="mining: cos under A at least (default 0.9)")
-        group.add_argument("--tau-b", type=float, default=0.5, help="mining: cos under B at most (default 0.5)")
+        group.add_argument("--tau-b", type=float, default=None,
+                           help="mining: cos under B at most (default: relative, the lowest quarter of cos_B among "
+                                "the pairs close under A — the offline embedders see a bench's own images alike)")
         group.add_argument("--max-pairs", type=int, help="mining: keep at most this many pairs")
 
     @classmethod
@@ -106,7 +109,7 @@ class ConfusionAttack(Attack):
         return cls(answer_mode=getattr(args, "answer_mode", "auto") or "auto",
                    embed_a=getattr(args, "embed_a", "thumbnail") or "thumbnail",
                    embed_b=getattr(args, "embed_b", "hog") or "hog",
-                   tau_a=float(getattr(args, "tau_a", 0.9)), tau_b=float(getattr(args, "tau_b", 0.5)),
+                   tau_a=float(getattr(args, "tau_a", 0.9)), tau_b=getattr(args, "tau_b", None),
                    max_pairs=getattr(args, "max_pairs", None))
 
     def options(self) -> Mapping[str, Any]:

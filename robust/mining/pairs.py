@@ -63,6 +63,7 @@ class MiningResult:
     n_same_label: int  # close/far pairs dropped because both images carry the same label
     embed_a: str
     embed_b: str
+    tau_b_relative: bool = False  # tau_b was the lowest quarter of cos_B among the A-close pairs
 
     def report(self) -> dict[str, Any]:
         """What was found, in numbers: the counts and the similarity distributions of the kept pairs."""
@@ -76,6 +77,7 @@ class MiningResult:
             "embed_b": self.embed_b,
             "tau_a": self.search.tau_a,
             "tau_b": self.search.tau_b,
+            "tau_b_relative": self.tau_b_relative,
             "n_close_under_a": self.search.n_close,
             "n_close_a_far_b": self.search.n_close_and_far,
             "n_same_label_dropped": self.n_same_label,
@@ -89,8 +91,9 @@ class MiningResult:
         r = self.report()
         text = (f"Mined {r['n_pairs']} confusing pair{'s' if r['n_pairs'] != 1 else ''} from {r['n_images']} images: "
                 f"{r['n_close_under_a']} pairs have cos_A >= {r['tau_a']:g} ({self.embed_a}), "
-                f"{r['n_close_a_far_b']} of them have cos_B <= {r['tau_b']:g} ({self.embed_b}); "
-                f"{r['n_same_label_dropped']} of those carry equal labels (no question with opposite answers), "
+                f"{r['n_close_a_far_b']} of them have cos_B <= {r['tau_b']:.3g} ({self.embed_b}"
+                + (", the lowest quarter of cos_B among them" if self.tau_b_relative else "") + "); "
+                + f"{r['n_same_label_dropped']} of those carry equal labels (no question with opposite answers), "
                 f"the rest are kept with each image in at most one pair.")
         if r["sim_a_quantiles"]:
             qa, qb = r["sim_a_quantiles"], r["sim_b_quantiles"]
@@ -100,7 +103,7 @@ class MiningResult:
 
 
 def mine(candidates: Sequence[Candidate], *, embed_a: str = "thumbnail", embed_b: str = "hog", tau_a: float = 0.9,
-         tau_b: float = 0.5, seed: int = 0, block: int = DEFAULT_BLOCK, one_per_image: bool = True,
+         tau_b: float | None = 0.5, seed: int = 0, block: int = DEFAULT_BLOCK, one_per_image: bool = True,
          max_pairs: int | None = None, vectors: tuple["np.ndarray", "np.ndarray"] | None = None) -> MiningResult:
     """Embed ``candidates`` with A and B, search, and turn the pairs with different labels into questions.
 
@@ -130,7 +133,7 @@ def mine(candidates: Sequence[Candidate], *, embed_a: str = "thumbnail", embed_b
         pairs.append(MinedPair(pair_id=pair_id, first=first, second=second, option_a=option_a, option_b=option_b,
                                first_correct="A" if first_is_a else "B", sim_a=sa, sim_b=sb))
     return MiningResult(pairs=pairs, search=final, n_images=len(candidates), n_same_label=n_same,
-                        embed_a=embed_a, embed_b=embed_b)
+                        embed_a=embed_a, embed_b=embed_b, tau_b_relative=tau_b is None)
 
 
 def pairs_document(result: MiningResult) -> dict[str, dict[str, Any]]:

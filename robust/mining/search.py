@@ -87,9 +87,15 @@ def row_cosines(vectors: "np.ndarray", first: "np.ndarray", second: "np.ndarray"
     return out
 
 
-def confusing_pairs(vectors_a: "np.ndarray", vectors_b: "np.ndarray", *, tau_a: float = 0.9, tau_b: float = 0.5,
+#: with no τ_B given, "far under B" is relative: this quantile of cos_B among the pairs close under A
+RELATIVE_TAU_B_QUANTILE = 0.25
+
+
+def confusing_pairs(vectors_a: "np.ndarray", vectors_b: "np.ndarray", *, tau_a: float = 0.9,
+                    tau_b: float | None = 0.5,
                     block: int = DEFAULT_BLOCK, one_per_image: bool = True, max_pairs: int | None = None) -> PairSearch:
-    """Pairs close under A (cos_A >= tau_A) and far under B (cos_B <= tau_B).
+    """Pairs close under A (cos_A >= tau_A) and far under B (cos_B <= tau_B; None = the
+    ``RELATIVE_TAU_B_QUANTILE`` quantile of cos_B among the A-close pairs, recorded in the result).
 
     With ``one_per_image`` pairs are taken greedily by the widest gap cos_A - cos_B, each image used
     once, so the pairs are independent units for the statistics. ``max_pairs`` keeps the widest gaps."""
@@ -100,6 +106,8 @@ def confusing_pairs(vectors_a: "np.ndarray", vectors_b: "np.ndarray", *, tau_a: 
     first, second, sim_a = close_pairs(vectors_a, tau_a, block=block)
     n_close = int(first.size)
     sim_b = row_cosines(vectors_b, first, second)
+    if tau_b is None:  # relative: the A-close pairs B disagrees with most
+        tau_b = float(np.quantile(sim_b, RELATIVE_TAU_B_QUANTILE)) if sim_b.size else -1.0
     far = sim_b <= tau_b
     first, second, sim_a, sim_b = first[far], second[far], sim_a[far], sim_b[far]
     n_both = int(first.size)

@@ -25,7 +25,7 @@ def _items(n: int = 12) -> list[Item]:
         pixels[k % 8, :] = 90  # every image distinct
         out.append(Item(id=f"q{k}", question="Is the image bright?", options={"A": "bright", "B": "dark"},
                         answer="A" if bright else "B", images=(ArrayImage(pixels, name=f"im{k}"),),
-                        meta={"category": "ct" if k % 3 else "mri"}))
+                        meta={"category": "ct" if k % 3 else "mri", "qa_type": "brightness"}))
     return out
 
 
@@ -88,6 +88,7 @@ def test_text_priors_are_flagged_per_arm_and_category_with_the_items() -> None:
         assert data["p_value"] == pytest.approx(0.5 ** 12)
         assert set(data["by_category"]) == {"ct", "mri"}
         assert data["by_category"]["mri"]["n"] == 4  # q0, q3, q6, q9
+        assert data["by_qa_type"]["brightness"]["n"] == 12
     assert metrics["items_right_in_every_blind_arm"] == sorted(f"q{k}" for k in range(12))
     assert "12 items right in every answered blind arm" in metrics["verdict"]
 

@@ -151,3 +151,11 @@ def test_hf_vision_encoder_from_a_local_folder(tmp_path) -> None:  # type: ignor
     assert vectors.shape == (2, 16) and np.isfinite(vectors).all()
     with pytest.raises(UsageError, match="no such model folder"):
         load_embedder(f"hf:{tmp_path / 'missing'}")
+
+
+def test_relative_tau_b_takes_the_lowest_quarter_of_the_a_close_pairs() -> None:
+    result = mine(_candidates(), tau_a=0.95, tau_b=None)
+    report = result.report()
+    assert report["tau_b_relative"] and report["n_close_under_a"] == 3
+    assert report["n_close_a_far_b"] == 1 and len(result.pairs) == 1
+    assert "the lowest quarter of cos_B among them" in result.describe()
