@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 from _helpers import medqa_line
@@ -16,6 +17,22 @@ def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     store = tmp_path / "store.sqlite"
     monkeypatch.setenv("ROBUST_STORE", str(store))
     return store
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache folder per test session ($ROBUST_CACHE): nothing touches ~/.cache, and models
+    trained on first use (phantom-reader) train once per session, whichever test needs them first.
+    ``ROBUST_TEST_CACHE=DIR`` keeps them between sessions (for quick local iterations)."""
+    kept = os.environ.get("ROBUST_TEST_CACHE")
+    folder = Path(kept) if kept else tmp_path_factory.mktemp("robust-cache")
+    previous = os.environ.get("ROBUST_CACHE")
+    os.environ["ROBUST_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("ROBUST_CACHE", None)
+    else:
+        os.environ["ROBUST_CACHE"] = previous
 
 
 @pytest.fixture

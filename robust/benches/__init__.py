@@ -26,6 +26,8 @@ BENCHES.add("slake", "robust.benches.vqarad:SLAKE", "SLAKE test.json (English by
 BENCHES.add("pmc-vqa", "robust.benches.pmcvqa:PMCVQA", "PMC-VQA CSV (Figure_path, Question, Choice A-D, Answer); needs --data, --images")
 BENCHES.add("jsonl", "robust.benches.generic:Generic", "any multiple-choice JSON Lines/CSV with --map; needs --data")
 BENCHES.add("csv", "robust.benches.generic:Generic", "alias of jsonl for CSV files; needs --data")
+BENCHES.add("medimages", "robust.benches.medimages:MedImages",
+            "real sample images shipped with pydicom and scikit-image, a modality question each (offline)")
 BENCHES.add("phantom-vqa", "robust.benches.phantom:PhantomVQA",
             "generated CT/MRI/X-ray/pathology phantoms with yes/no and multiple-choice questions (offline; --size N)")
 

@@ -11,6 +11,8 @@ ModelFactory = Callable[..., Model]
 
 MODELS: Registry[ModelFactory] = Registry("model", "robust.models")
 MODELS.add("minilm", "robust.models.minilm:create", "offline default: all-MiniLM-L6-v2 similarity scorer (minilm[:TEMPERATURE])")
+MODELS.add("phantom-reader", "robust.models.phantom_reader:create",
+           "reference image model for phantom-vqa: a tiny CNN trained on synthetic phantoms on first use, cached")
 MODELS.add("random", "robust.models.baselines:create_random", "uniform random choice, seeded per item (random[:SEED])")
 MODELS.add("constant", "robust.models.baselines:create_constant", "always the same key (constant:A)")
 MODELS.add("oracle", "robust.models.baselines:create_oracle", "always the gold answer (for tests)")

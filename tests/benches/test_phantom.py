@@ -175,3 +175,23 @@ def test_cli_runs_generated_bench(tmp_path: Path, capsys: pytest.CaptureFixture[
     code, _, stderr = run_cli(["attack", "--bench", "medqa", "--size", "9", "--model", "constant:A",
                                "--out", str(tmp_path / "r2")], capsys)
     assert code == 2 and "--size is for generated benches" in stderr
+
+
+def test_medimages_bench(tmp_path: Path) -> None:
+    """The real sample images, one modality question each; a list file picks a subset."""
+    items, path, bundled = load_bench("medimages")
+    assert bundled and path.name == "medimages.json"
+    assert [i.meta["image_id"] for i in items] == ["ct_small", "mr_small", "retina", "microaneurysms", "ihc",
+                                                    "shepp_logan"]
+    truth = {"ct_small": "CT", "mr_small": "MRI", "retina": "fundus photograph", "ihc": "histopathology"}
+    for item in items:
+        assert item.meta["qa_type"] == "modality" and item.meta["category"] == item.meta["modality"]
+        assert item.options[item.answer] == truth.get(item.meta["image_id"], item.options[item.answer])
+        pixels = load_pixels(item.images[0])
+        assert pixels.dtype in (np.uint8, np.uint16) and pixels.ndim in (2, 3)
+    subset = tmp_path / "two.json"
+    subset.write_text(json.dumps({"bench": "medimages", "samples": ["ihc", "ct_small"]}))
+    assert [i.meta["image_id"] for i in load_bench("medimages", subset)[0]] == ["ihc", "ct_small"]
+    subset.write_text(json.dumps({"bench": "medimages", "samples": ["chest_xray"]}))
+    with pytest.raises(InputError, match="unknown sample 'chest_xray'"):
+        load_bench("medimages", subset)
