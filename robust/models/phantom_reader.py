@@ -1,7 +1,7 @@
 """``phantom-reader``: a small image model that answers phantom-vqa's questions — the reference
 model for demos and tests of image attacks, not a medical model.
 
-A tiny CNN (four 3×3 convolutions, about 25k weights) reads the image at 64×64 and has five heads:
+A tiny CNN (four 3×3 convolutions, about 48k weights) reads the image at 64×64 and has five heads:
 modality (CT, MRI, X-ray, pathology), organ (brain, chest, abdomen, tissue), abnormality (normal,
 abnormal), finding (none, lesion, calcification) and position (none, left, right, upper, lower).
 It is *trained* on first use, deterministically, on phantoms drawn with a different seed than the
