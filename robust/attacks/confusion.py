@@ -185,14 +185,21 @@ class ConfusionAttack(Attack):
 
 
 def _answer(row: Mapping[str, Any], mode: str) -> str | None:
+    """The option a row chose. In probability mode a tie for the top probability is no choice: the
+    parsed letter is used when there is one (a random or undecided model must not become "always A")."""
+    choice = row.get("choice")
+    letter = None if choice is None or (isinstance(choice, float) and choice != choice) else str(choice)
     if mode == "probs":
         raw = row.get("probs")
         if raw is None or (isinstance(raw, float) and raw != raw):
-            return None
+            return letter
         probs = json.loads(raw) if isinstance(raw, str) else dict(raw)
-        return max(probs, key=lambda k: probs[k]) if probs else None
-    choice = row.get("choice")
-    return None if choice is None or (isinstance(choice, float) and choice != choice) else str(choice)
+        if not probs:
+            return letter
+        top = max(probs.values())
+        best = [k for k, v in probs.items() if v == top]
+        return best[0] if len(best) == 1 else letter
+    return letter
 
 
 def confusion_scores(rows: Any, mode: str = "letter") -> dict[str, Any]:

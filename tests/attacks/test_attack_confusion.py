@@ -90,3 +90,11 @@ def test_image_labels_from_phantom_metadata() -> None:
     assert image_label({"modality": "xray", "organ": "chest", "finding": "none", "position": "none"}) == \
         "X-ray of the chest, no abnormal finding"
     assert image_label({"caption": "a cat"}) == "a cat"
+
+
+def test_tied_probabilities_fall_back_to_the_parsed_letter() -> None:
+    def undecided(item: Item) -> Prediction:
+        return Prediction(choice=item.answer, probs={"A": 0.5, "B": 0.5})
+
+    m = ConfusionAttack().metrics(_run(undecided, ConfusionAttack().variants(_pairs(), seed=0)))
+    assert m["answer_mode"] == "probs" and m["set_accuracy"] == 1.0 and m["confusion_rate"] == 0.0
