@@ -151,7 +151,7 @@ class BlindAttack(Attack):
                           else "the model answered none of these questions")
                 first_error = str(rows["error"].dropna().iloc[0]) if n_errors else ""
                 arms[arm] = {"n": 0, "n_errors": n_errors, "status": reason, "error_example": first_error}
-                phrases.append(f"{arm.replace('_', ' ')}: {reason} ({n_errors} errors)")
+                phrases.append(f"{arm.replace('_', ' ')}: {reason} (none of {n_errors} questions answered)")
                 continue
             closed = answered[answered["n_options"] >= 2]
             open_rows = answered[answered["n_options"] < 2]

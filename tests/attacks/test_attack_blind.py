@@ -74,7 +74,7 @@ def test_a_model_that_looks_is_at_chance_blind_and_cannot_answer_without_an_imag
     assert blank["p_value"] == pytest.approx(binomtest(6, 12, 0.5, alternative="greater").pvalue)
     assert not blank["above_chance"]
     assert metrics["answerable_blind_arms"] == []
-    assert "no image: the model cannot answer without an image (12 errors)" in metrics["verdict"]
+    assert "no image: the model cannot answer without an image (none of 12 questions answered)" in metrics["verdict"]
     assert "no blind arm is above chance" in metrics["verdict"]
 
 
