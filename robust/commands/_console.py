@@ -59,11 +59,42 @@ def fmt_p(value: Any) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def print_summary(summary_json: dict[str, Any]) -> None:
+#: width of tables written to a pipe or file: wide enough that rich never cuts a cell
+PIPE_WIDTH = 10_000
+
+
+def table_console(file: Any = None) -> Any:
+    """A rich console for tables: the terminal's width on a TTY (cells wrap, never cut), and no
+    width limit when written to a pipe or file, so ``robust compare > out.txt`` keeps every number."""
     from rich.console import Console
+
+    file = file if file is not None else sys.stdout
+    isatty = getattr(file, "isatty", None)
+    if callable(isatty) and isatty():
+        return Console(file=file)
+    return Console(file=file, width=PIPE_WIDTH, soft_wrap=True)
+
+
+def print_warnings(summary_json: dict[str, Any], console: Any) -> None:
+    """What the reader must know before any number (chance level ...), printed first."""
+    for warning in summary_json.get("warnings") or []:
+        console.print(f"[bold]Warning:[/bold] {_escape(warning)}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return str(escape(text))
+
+
+def print_summary(summary_json: dict[str, Any]) -> None:
     from rich.table import Table
 
-    console = Console(file=sys.stdout, width=max(110, Console().width))
+    from ..reports import fmt
+    from ..reports.gates import dunning_kruger
+
+    console = table_console()
+    print_warnings(summary_json, console)
     clean = summary_json["clean"]
     correction = "Holm"
     if summary_json["perturbations"]:
@@ -73,9 +104,9 @@ def print_summary(summary_json: dict[str, Any]) -> None:
     for column in ("perturbation", "n", "accuracy", "Δ vs clean (pts)", "95% CI", "flips c→w / w→c",
                    "McNemar p", f"{correction} p"):
         if column == "perturbation":
-            table.add_column(column, justify="left", no_wrap=True, min_width=12)
+            table.add_column(column, justify="left", overflow="fold", min_width=12)
         else:
-            table.add_column(column, justify="right")
+            table.add_column(column, justify="right", overflow="fold")
     table.add_row("clean", str(clean["n"]), fmt_pct(clean["accuracy"]), "", "", "", "", "")
     for row in summary_json["perturbations"]:
         name = row["perturbation"] + (f"@{row['severity']}" if row.get("severity") else "")
@@ -90,3 +121,10 @@ def print_summary(summary_json: dict[str, Any]) -> None:
             console.print(f"Noise floor: {fmt_pct(row['flip_rate'])} of clean answers flip on a plain repeat "
                           f"({row['flips']} of {row['n_pairs']}; 95% CI {fmt_pct(row['ci_low'])} to "
                           f"{fmt_pct(row['ci_high'])}).")
+    rows = summary_json["perturbations"]
+    verdict = fmt.verdict(rows, summary_json["attack"], 0.05, clean=clean)
+    console.print(_escape(verdict))
+    flagged = [fmt.cell_label(r) for r in rows if dunning_kruger(r, 0.05)]
+    if flagged:
+        console.print(_escape(f"AI Dunning-Kruger: under {fmt.names(flagged)}, accuracy fell while the calibration "
+                              "shift (confidence − accuracy) stayed or rose."))

@@ -21,7 +21,6 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from rich.console import Console
     from rich.table import Table
 
     from ..errors import UsageError
@@ -32,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.alpha < 1:
         raise UsageError("--alpha must be between 0 and 1")
     comparison = compare_runs(args.run_a, args.run_b, seed=args.seed)
-    console = Console(file=sys.stdout, width=max(110, Console().width))
+    from ._console import table_console
+
+    console = table_console()
     table = Table(title=f"B − A robustness: {comparison.run_b.get('model')} vs {comparison.run_a.get('model')}")
     for column in (
         "perturbation",
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         "95% CI",
         "adj. p",
     ):
-        table.add_column(column, justify="left" if column == "perturbation" else "right", no_wrap=True)
+        table.add_column(column, justify="left" if column == "perturbation" else "right", overflow="fold")
     for row in comparison.table.to_dict(orient="records"):
         significant = row["p_adjusted"] < args.alpha
         style = ("bold red" if row["difference"] < 0 else "bold green") if significant else None

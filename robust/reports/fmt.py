@@ -65,8 +65,64 @@ def _p_phrase(row: Mapping[str, Any]) -> str:
     return f"{label} < 0.001" if value < 0.001 else f"{label} = {value:.3f}"
 
 
-def verdict(rows: list[Mapping[str, Any]], attack: str, alpha: float = 0.05) -> str:
-    """One sentence about an attack: its worst significant drop, else that none was found."""
+def names(labels: list[str]) -> str:
+    """A whole list in prose ("a", "a and b", "a, b and c"): never cut, nothing dropped."""
+    if len(labels) <= 1:
+        return "".join(labels)
+    return ", ".join(labels[:-1]) + f" and {labels[-1]}"
+
+
+def clean_at_chance(clean: Mapping[str, Any] | None, alpha: float = 0.05) -> bool:
+    """True when clean accuracy is not significantly above a guesser's (one-sided exact test)."""
+    p: Any = (clean or {}).get("chance_p")
+    return not is_missing(p) and float(p) >= alpha
+
+
+def chance_warning(clean: Mapping[str, Any] | None, alpha: float = 0.05) -> str | None:
+    """The first thing every report says when the model is no better than guessing, else None."""
+    if not clean_at_chance(clean, alpha):
+        return None
+    assert clean is not None
+    return (
+        f"At chance: clean accuracy {pct(clean.get('accuracy'))} on {count(clean.get('n'))} items is not above the "
+        f"{pct(clean.get('chance'))} a uniform guesser gets on these items' options (exact test against guessing, "
+        f"one-sided p = {float(clean['chance_p']):.3f}). Drops measured here show what the perturbations do to "
+        "option-matching, not to medical reasoning."
+    )
+
+
+def guesser_level(row: Mapping[str, Any], alpha: float = 0.05) -> bool:
+    """The perturbed accuracy is what a guesser gets (two-sided exact test does not reject chance)."""
+    p: Any = row.get("perturbed_chance_p")
+    return not is_missing(p) and float(p) >= alpha
+
+
+def guesser_note(rows: list[Mapping[str, Any]], alpha: float = 0.05) -> str | None:
+    """Which perturbations leave the model answering like a guesser (whole list), else None."""
+    at = [r for r in rows if guesser_level(r, alpha) and not is_missing(r.get("accuracy_perturbed"))]
+    if not at:
+        return None
+    parts = [f"{cell_label(r)} ({pct(r['accuracy_perturbed'])}, chance {pct(r.get('chance_accuracy'))})" for r in at]
+    verb = "is" if len(at) == 1 else "are"
+    return (f"Perturbed accuracy is what a guesser gets (not distinguishable from chance, exact two-sided test at "
+            f"α = {alpha:g}) under {names(parts)}: there the model's answers {verb} no evidence of reasoning.")
+
+
+def verdict(rows: list[Mapping[str, Any]], attack: str, alpha: float = 0.05,
+            clean: Mapping[str, Any] | None = None) -> str:
+    """One sentence about an attack: its worst significant drop, else that none was found. When the
+    clean accuracy is at chance (``clean`` from summary.json), the sentence says what that means."""
+    sentence = _verdict(rows, attack, alpha)
+    if sentence.startswith("No paired") or not clean_at_chance(clean, alpha):
+        return sentence
+    if sentence.startswith("Accuracy fell"):
+        return sentence + (" The model is at chance on the clean items, so this drop measures option-matching, "
+                           "not reasoning.")
+    return sentence + (" The model is at chance on the clean items, so the absence of a drop says nothing about "
+                       "its reasoning.")
+
+
+def _verdict(rows: list[Mapping[str, Any]], attack: str, alpha: float = 0.05) -> str:
     measured = [r for r in rows if not is_missing(r.get("delta"))]
     if not measured:
         return f"No paired results for the {attack} attack (every variant errored or none was run)."

@@ -288,12 +288,16 @@ def run_context(
     verdicts = []
     for attack in attacks:
         rows = [r for r in records if r["attack"] == attack]
-        sentence = fmt.verdict(rows, attack, ALPHA)
+        sentence = fmt.verdict(rows, attack, ALPHA, clean=clean)
         verdicts.append({"attack": attack, "sentence": sentence, "bad": sentence.startswith("Accuracy fell")})
+    warnings = [w for w in (fmt.chance_warning(clean, ALPHA),) if w]
     notes = []
+    guessing = fmt.guesser_note(records, ALPHA)
+    if guessing:
+        notes.append({"flag": "at chance", "text": guessing})
     flagged = [r for r in records if dunning_kruger(r, ALPHA)]
     if flagged:
-        names = ", ".join(fmt.cell_label(r) for r in flagged[:6]) + ("…" if len(flagged) > 6 else "")
+        names = fmt.names([fmt.cell_label(r) for r in flagged])
         notes.append(
             {
                 "flag": "AI Dunning-Kruger",
@@ -362,6 +366,7 @@ def run_context(
         "n_items": fmt.count(data.summary.get("n_items")),
         "n_variants": fmt.count(data.summary.get("n_variants")),
         "date": str(data.config.get("finished") or data.config.get("started") or ""),
+        "warnings": warnings,
         "verdicts": verdicts,
         "notes": notes,
         "header": _header(data),

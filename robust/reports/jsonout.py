@@ -47,8 +47,12 @@ def report_document(data: RunData, alpha: float = 0.05) -> dict[str, Any]:
             "errors": data.summary.get("errors"),
             "clean": data.summary.get("clean"),
             "alpha": alpha,
+            "warnings": [w for w in (fmt.chance_warning(data.summary.get("clean"), alpha),
+                                     fmt.guesser_note(records, alpha)) if w],
             "verdicts": {
-                attack: fmt.verdict([r for r in records if r["attack"] == attack], attack, alpha) for attack in attacks
+                attack: fmt.verdict([r for r in records if r["attack"] == attack], attack, alpha,
+                                    clean=data.summary.get("clean"))
+                for attack in attacks
             },
             "perturbations": [
                 {**r, "significant": fmt.significant(r, alpha), "dunning_kruger": dunning_kruger(r, alpha)}

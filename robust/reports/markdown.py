@@ -22,17 +22,23 @@ def render_markdown(data: RunData, alpha: float = 0.05) -> str:
         f"{_cell(str(data.get('bench', '?')))}",
         "",
     ]
+    warning = fmt.chance_warning(clean, alpha)
+    if warning:
+        lines.append(f"⚠️ **{_cell(warning)}**")
     attacks = list(dict.fromkeys(r["attack"] for r in records)) or [str(data.get("attack", "?"))]
     for attack in attacks:
-        sentence = fmt.verdict([r for r in records if r["attack"] == attack], attack, alpha)
+        sentence = fmt.verdict([r for r in records if r["attack"] == attack], attack, alpha, clean=clean)
         icon = "❌" if sentence.startswith("Accuracy fell") else "✅"
         lines.append(f"{icon} **{_cell(attack)}:** {_cell(sentence)}")
     flagged = [r for r in records if dunning_kruger(r, alpha)]
     if flagged:
         lines.append(
             f"⚠️ **AI Dunning-Kruger:** accuracy fell while the calibration shift stayed or rose under "
-            f"{_cell(', '.join(fmt.cell_label(r) for r in flagged))}."
+            f"{_cell(fmt.names([fmt.cell_label(r) for r in flagged]))}."
         )
+    guessing = fmt.guesser_note(records, alpha)
+    if guessing:
+        lines.append(f"⚠️ {_cell(guessing)}")
     lines += [
         "",
         f"{fmt.count(data.summary.get('n_items'))} items, clean accuracy {fmt.pct(clean.get('accuracy'))}; "

@@ -209,16 +209,65 @@ def accuracy_vs_shift(table: Any) -> str | None:
     labels: dict[tuple[float, float], list[str]] = {}
     for x, y, row in zip(xs, ys, rows):
         labels.setdefault((round(x, 1), round(y, 3)), []).append(cell_label(row))
-    if len(labels) <= 12:
-        for (x, y), names in labels.items():
-            text = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
-            ax.annotate(text, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
     ax.axhline(0, color="#444", linewidth=0.8)
     ax.set_xlabel("accuracy (%)", fontsize=9)
     ax.set_ylabel("calibration shift (conf. − acc.)", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     _style(ax)
+    if len(labels) <= 12:
+        place_labels(fig, ax, list(labels), [", ".join(names) for names in labels.values()])
     return _svg(fig, "accuracy against calibration shift")
+
+
+#: label offsets tried around a point, in points: near first, then further out in 8 directions
+_OFFSETS = [(dx * r, dy * r) for r in (4, 10, 18, 28, 40) for dx, dy in
+            ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))]
+
+
+def place_labels(fig: Any, ax: Any, points: list[tuple[float, float]], texts: list[str]) -> list[Any]:
+    """Label each point without any two labels (or a label and a marker) overlapping.
+
+    Greedy: each label takes the first candidate offset whose box is free and inside the figure;
+    a label with no free spot goes to a column right of the axes, joined to its point by a thin
+    line, so every label is shown whole and none overlaps another.
+    """
+    fig.canvas.draw()  # fixes the axis limits, so data-to-pixel positions are final
+    renderer = fig.canvas.get_renderer()
+    to_pixels = ax.transData.transform
+    taken = []
+    for x, y in points:  # the markers themselves
+        px, py = to_pixels((x, y))
+        taken.append((px - 4, py - 4, px + 4, py + 4))
+    fig_box = fig.bbox
+    placed: list[Any] = []
+    spilled: list[tuple[tuple[float, float], str]] = []
+    for (x, y), text in sorted(zip(points, texts), key=lambda pair: (-pair[0][1], pair[0][0])):
+        for dx, dy in _OFFSETS:
+            label = ax.annotate(text, (x, y), fontsize=6, xytext=(dx, dy), textcoords="offset points",
+                                ha="left" if dx >= 0 else "right", va="bottom" if dy >= 0 else "top",
+                                annotation_clip=False,
+                                arrowprops={"arrowstyle": "-", "color": GREY, "linewidth": 0.4}
+                                if abs(dx) > 10 or abs(dy) > 10 else None)
+            box = label.get_window_extent(renderer)
+            rect = (box.x0 - 1, box.y0 - 1, box.x1 + 1, box.y1 + 1)
+            inside = box.x0 >= fig_box.x0 and box.x1 <= fig_box.x1 and box.y0 >= fig_box.y0 and box.y1 <= fig_box.y1
+            if inside and not any(_overlap(rect, other) for other in taken):
+                taken.append(rect)
+                placed.append(label)
+                break
+            label.remove()
+        else:
+            spilled.append(((x, y), text))
+    for index, ((x, y), text) in enumerate(spilled):
+        label = ax.annotate(text, (x, y), xytext=(1.04, 1.0 - 0.07 * index), textcoords="axes fraction",
+                            fontsize=6, ha="left", va="top", annotation_clip=False,
+                            arrowprops={"arrowstyle": "-", "color": GREY, "linewidth": 0.4})
+        placed.append(label)
+    return placed
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 @_isolated

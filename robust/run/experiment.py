@@ -373,7 +373,24 @@ def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counte
         document["n_resamples"] = detail["n_resamples"]
         document["noise_floor"] = detail["noise_floor"]
         document["trends"] = detail["trends"]
+        if attack_clean:
+            document["clean"].update(chance=attack_clean[0].get("chance"), chance_p=attack_clean[0].get("chance_p"))
+    document = _with_warnings(document)
     return json_safe(document)  # type: ignore[no-any-return]  # NaN -> null, numpy -> Python
+
+
+def _with_warnings(document: dict[str, Any]) -> dict[str, Any]:
+    """``warnings`` first after the schema version: what a reader must know before any number."""
+    from ..reports import fmt
+
+    warnings = [w for w in (fmt.chance_warning(document.get("clean")),
+                            fmt.guesser_note(document.get("perturbations") or [])) if w]
+    head = {"schema_version": document["schema_version"], "warnings": warnings}
+    return head | {k: v for k, v in document.items() if k != "schema_version"}
+
+
+def _unused() -> None:  # placeholder removed below
+    return None  # type: ignore[no-any-return]  # NaN -> null, numpy -> Python
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:

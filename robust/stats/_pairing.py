@@ -37,6 +37,8 @@ class PairedCell:
     perturbed_invalid: NDArray[np.bool_]
     n_errors: int
     n_unpaired: int
+    clean_chance: NDArray[np.float64] | None = None  # 1/K per pair (K = options), NaN unknown
+    perturbed_chance: NDArray[np.float64] | None = None
 
     @property
     def n_pairs(self) -> int:
@@ -96,6 +98,13 @@ def normalize(results: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"column {col!r} has {bad} values outside [0, 1]; fix the adapter's output")
         out[col] = values
     out["error"] = _error_mask(results)
+    # a guesser's expected accuracy per row (1/K); unknown when the table has no option counts
+    if "n_options" in results.columns:
+        k = pd.to_numeric(results["n_options"], errors="coerce").astype(np.float64).to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["chance"] = np.where(k >= 2, 1.0 / k, np.nan)
+    else:
+        out["chance"] = np.full(n, np.nan)
     return out
 
 
@@ -119,8 +128,11 @@ def iter_cells(frame: pd.DataFrame) -> Iterator[PairedCell]:
     perturbed = frame[frame["perturbation"] != CLEAN]
     if perturbed.empty:
         return
-    clean = clean_rows(frame)[["attack", "item_id", "correct", "confidence", "p_gold"]]
-    clean = clean.rename(columns={c: f"{c}_clean" for c in ("correct", "confidence", "p_gold")})
+    if "chance" not in frame.columns:
+        frame = frame.assign(chance=np.nan)
+        perturbed = frame[frame["perturbation"] != CLEAN]
+    clean = clean_rows(frame)[["attack", "item_id", "correct", "confidence", "p_gold", "chance"]]
+    clean = clean.rename(columns={c: f"{c}_clean" for c in ("correct", "confidence", "p_gold", "chance")})
     errors = perturbed.groupby(keys, sort=True)["error"].sum()
     merged = perturbed[~perturbed["error"]].merge(clean, on=["attack", "item_id"], how="left")
     has_clean = merged["correct_clean"].notna().to_numpy()
@@ -136,6 +148,8 @@ def iter_cells(frame: pd.DataFrame) -> Iterator[PairedCell]:
         "clean_p_gold": paired["p_gold_clean"].to_numpy(dtype=np.float64),
         "perturbed_p_gold": paired["p_gold"].to_numpy(dtype=np.float64),
         "perturbed_invalid": paired["invalid"].to_numpy(dtype=bool),
+        "clean_chance": paired["chance_clean"].to_numpy(dtype=np.float64),
+        "perturbed_chance": paired["chance"].to_numpy(dtype=np.float64),
     }
     empty = np.array([], dtype=np.intp)
     for key, n_err in errors.items():
@@ -155,4 +169,6 @@ def iter_cells(frame: pd.DataFrame) -> Iterator[PairedCell]:
             perturbed_invalid=columns["perturbed_invalid"][idx],
             n_errors=int(n_err),
             n_unpaired=int(unpaired.get(key, 0)),
+            clean_chance=columns["clean_chance"][idx],
+            perturbed_chance=columns["perturbed_chance"][idx],
         )

@@ -54,6 +54,8 @@ EXTENDED_COLUMNS = (
     "trend_ci_low",
     "trend_ci_high",
     "trend_p",
+    "chance_accuracy",
+    "perturbed_chance_p",
 )
 SUMMARY_COLUMNS = CORE_COLUMNS + EXTENDED_COLUMNS
 INT_COLUMNS = ("severity", "n", "n_pairs", "flips_to_wrong", "flips_to_right", "n_errors", "n_unpaired")

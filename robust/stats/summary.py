@@ -33,6 +33,7 @@ from robust.stats.bootstrap import (
     percentile_interval,
 )
 from robust.stats.calibration import expected_calibration_error
+from robust.stats.chance import count_vs_chance
 from robust.stats.columns import BOOL_COLUMNS, INT_COLUMNS, SUMMARY_COLUMNS, TEXT_COLUMNS
 from robust.stats.intervals import newcombe_paired_interval, wilson_limits
 from robust.stats.multiplicity import adjust_p_values, canonical_correction
@@ -213,6 +214,7 @@ class _CellStats:
             nll_clean=_nll(cell.clean_p_gold[first]),
             nll_perturbed=_nll(cell.perturbed_p_gold),
         )
+        row.update(_perturbed_vs_chance(cell, accuracy_perturbed, n_items))
         if self.highest_severity.get((cell.attack, cell.perturbation)) == cell.severity:
             row["dunning_kruger"] = self._dunning_kruger(cell, first, key)
         return row
@@ -258,6 +260,27 @@ class _CellStats:
             indices = self.dk_indices[n] = rng.integers(0, n, size=(resamples, n))
         result: NDArray[np.float64] = np.take(values, indices).sum(axis=1) / n
         return result
+
+
+def _perturbed_vs_chance(cell: PairedCell, accuracy_perturbed: float, n_items: int) -> dict[str, float]:
+    """A guesser's accuracy on the cell's perturbed items and the exact two-sided p of the perturbed
+    accuracy against it (a large p: the perturbed answers are what a guesser gets). Several variants
+    per item: item-level chance and the item-weighted count, rounded."""
+    chance = cell.perturbed_chance
+    if chance is None or chance.size == 0 or np.isnan(chance).any():
+        return {"chance_accuracy": math.nan, "perturbed_chance_p": math.nan}
+    if cell.clustered:
+        _, inverse = np.unique(cell.item_ids, return_inverse=True)
+        chance = np.bincount(inverse, weights=chance) / np.bincount(inverse)
+        correct = int(round(min(max(accuracy_perturbed, 0.0), 1.0) * n_items))
+    else:
+        correct = int(np.count_nonzero(cell.perturbed_correct))
+    test = count_vs_chance(correct, chance, "two-sided")
+    return {"chance_accuracy": _nan_if_none(test.chance), "perturbed_chance_p": _nan_if_none(test.p_value)}
+
+
+def _nan_if_none(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _noise_rates(floor: pd.DataFrame) -> dict[str, tuple[int, int]]:
@@ -405,6 +428,19 @@ def _clean_accuracy_from_frame(frame: pd.DataFrame, *, confidence_level: float =
     grouped = clean.groupby("attack", sort=True)["correct"]
     out = pd.DataFrame({"n": grouped.size(), "accuracy": grouped.mean().astype(np.float64)})
     out["n_errors"] = errors.reindex(out.index).fillna(0).astype(np.int64)
+    # better than a guesser? one-sided exact test against 1/K per item (NaN without option counts)
+    chance, chance_p = [], []
+    for attack in out.index:
+        part = clean[clean["attack"] == attack]
+        if "chance" not in part.columns or part["chance"].isna().any() or part.empty:
+            chance.append(math.nan)
+            chance_p.append(math.nan)
+            continue
+        test = count_vs_chance(int(part["correct"].sum()), part["chance"].to_numpy(dtype=np.float64), "greater")
+        chance.append(_nan_if_none(test.chance))
+        chance_p.append(_nan_if_none(test.p_value))
+    out["chance"] = np.asarray(chance, dtype=np.float64)
+    out["chance_p"] = np.asarray(chance_p, dtype=np.float64)
     if len(out):
         lo, hi = wilson_limits(
             out["accuracy"].to_numpy() * out["n"].to_numpy(), out["n"].to_numpy(), confidence_level=confidence_level
@@ -412,9 +448,10 @@ def _clean_accuracy_from_frame(frame: pd.DataFrame, *, confidence_level: float =
         out["ci_low"], out["ci_high"] = lo, hi
     else:
         out["ci_low"] = out["ci_high"] = pd.Series(dtype=np.float64)
+        out["chance"] = out["chance_p"] = pd.Series(dtype=np.float64)
     out = out.reset_index()
     out["n"] = out["n"].astype(np.int64)
-    return out[["attack", "n", "accuracy", "ci_low", "ci_high", "n_errors"]]
+    return out[["attack", "n", "accuracy", "ci_low", "ci_high", "n_errors", "chance", "chance_p"]]
 
 
 def clean_accuracy(results: pd.DataFrame, *, confidence_level: float = 0.95) -> pd.DataFrame:

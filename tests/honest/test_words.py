@@ -1,0 +1,60 @@
+"""Lists in verdicts stay whole, scatter labels never overlap, tables written to a pipe keep every digit."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import pandas as pd
+
+from robust.commands._console import table_console
+from robust.reports import plots
+
+
+def _table(n: int) -> pd.DataFrame:
+    names = ["status_quo", "false_consensus", "self_diagnosis", "recency", "confirmation", "frequency", "cultural",
+             "status_quo_long_name", "a", "b", "c", "d"][:n]
+    return pd.DataFrame({
+        "attack": "bias", "perturbation": names, "severity": 0,
+        # nearly identical points: the worst case for labels
+        "accuracy_perturbed": [0.15 + 0.001 * i for i in range(n)],
+        "calibration_shift_perturbed": [0.40 + 0.002 * (i % 3) for i in range(n)],
+        "accuracy_clean": 0.29, "calibration_shift_clean": 0.35,
+    })
+
+
+def test_scatter_labels_do_not_overlap_and_are_whole() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for n in (2, 7, 12):
+        table = _table(n)
+        fig, ax = plt.subplots(figsize=(4.6, 3.6))
+        points = list(zip(100 * table["accuracy_perturbed"], table["calibration_shift_perturbed"]))
+        ax.plot(*zip(*points), "o")
+        texts = [p.replace("_", " ") for p in table["perturbation"]]
+        labels = plots.place_labels(fig, ax, points, texts)
+        renderer = fig.canvas.get_renderer()
+        boxes = [label.get_window_extent(renderer) for label in labels]
+        assert sorted(label.get_text() for label in labels) == sorted(texts)  # all there, none cut
+        for a, b in itertools.combinations(boxes, 2):
+            assert not a.overlaps(b), (n, a, b)
+        plt.close(fig)
+    svg = plots.accuracy_vs_shift(_table(7))
+    assert svg is not None and "false consensus" in svg and "status quo" in svg
+
+
+def test_pipe_console_never_cuts_cells() -> None:
+    from rich.table import Table
+
+    buffer = io.StringIO()
+    console = table_console(buffer)
+    table = Table()
+    for name in ("perturbation", "B − A (pts)", "95% CI"):
+        table.add_column(name, overflow="fold")
+    table.add_row("bias: a very long perturbation name " * 4, "−14.062", "−21.094 to −7.031")
+    console.print(table)
+    out = buffer.getvalue()
+    assert "…" not in out and "−14.062" in out and "−21.094 to −7.031" in out
