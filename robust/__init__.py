@@ -41,7 +41,22 @@ def attack(bench: str = "medqa", attack: str = "bias", model: Any = None, *, dat
     return execute(config, attack=attack_obj, model=model_obj)
 
 
+def scan(bench: str = "medqa", model: Any = "minilm", *, attacks: str | list[str] | None = None,
+         data: str | None = None, limit: int | None = None, seed: int = 0, out: str | None = None,
+         store: str | None = None, attack_options: dict[str, dict[str, Any]] | None = None,
+         noise_floor: int = 0) -> Any:
+    """Run every attack that applies (or ``attacks``) and write the robustness card; returns a
+    ``robust.run.scan.Scan`` whose ``assert_robust`` checks each attack family."""
+    from .run.scan import ScanConfig, execute_scan
+
+    names = [a.strip() for a in attacks.split(",") if a.strip()] if isinstance(attacks, str) else attacks
+    config = ScanConfig(bench=bench, model=model if isinstance(model, str) else getattr(model, "spec", "custom"),
+                        data=data, limit=limit, seed=seed, out=out, store=store, attacks=names,
+                        attack_options=attack_options or {}, noise_floor=noise_floor, command=["robust.scan()"])
+    return execute_scan(config, model=None if isinstance(model, str) else model)
+
+
 __all__ = [
     "Example", "GateFailed", "InputError", "Item", "ModelError", "Prediction", "RobustError", "Run", "UsageError",
-    "Variant", "__version__", "attack",
+    "Variant", "__version__", "attack", "scan",
 ]

@@ -16,6 +16,7 @@ from .errors import RobustError
 #: verb -> module exposing ``HELP``, ``add_parser(subparsers, argv)`` and ``run(args) -> int``
 COMMANDS = {
     "attack": "robust.commands.attack",
+    "scan": "robust.commands.scan",
     "perturb": "robust.commands.perturb",
     "analyze": "robust.commands.analyze",
     "report": "robust.commands.report",

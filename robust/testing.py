@@ -23,7 +23,7 @@ from .reports.fmt import cell_label, pct, pts, pval
 from .reports.gates import Check, Rule, evaluate
 from .reports.rundata import is_missing
 
-__all__ = ["assert_calibrated", "assert_no_dunning_kruger", "assert_robust", "summary_of"]
+__all__ = ["assert_calibrated", "assert_no_dunning_kruger", "assert_robust", "assert_scan_robust", "summary_of"]
 
 
 def summary_of(target: Any) -> Any:
@@ -41,6 +41,8 @@ def summary_of(target: Any) -> Any:
         return summary_table(target)
     if isinstance(target, dict):
         return summary_table(target.get("perturbations", []))
+    if hasattr(target, "runs") and hasattr(target, "out_dir"):  # a Scan: every family's rows
+        return RunData.load(target.out_dir).table
     summary = getattr(target, "summary", None)
     if isinstance(summary, pd.DataFrame):
         return summary_table(summary)
@@ -139,6 +141,36 @@ def assert_no_dunning_kruger(
     _raise_on_failures(checks, "assert_no_dunning_kruger()", len(table))
 
 
+def assert_scan_robust(
+    target: Any,
+    max_drop: float = 0.05,
+    alpha: float = 0.05,
+    families: Sequence[str] | str | None = None,
+    strict: bool = False,
+) -> None:
+    """``assert_robust`` per attack family of a scan (a Scan or a scan folder): one rule per family,
+    so the message groups failures by family. Named ``families`` must have run (fails closed)."""
+    if not 0 <= max_drop <= 1 or not 0 < alpha < 1:
+        raise ValueError("max_drop must be in [0, 1] and alpha in (0, 1)")
+    table = summary_of(target)
+    present = list(dict.fromkeys(str(a) for a in table["attack"]))
+    names = [families] if isinstance(families, str) else list(families) if families is not None else present
+    rules = [Rule(attack=name, max_drop=float(max_drop), alpha=float(alpha), strict=strict, required=True)
+             for name in names]
+    checks = evaluate(rules, table)
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        by_family: dict[str, list[Check]] = {}
+        for check in failed:
+            by_family.setdefault(str(check.rule.attack), []).append(check)
+        parts = [f"{family}:\n{_failure_table(found)}" for family, found in by_family.items()]
+        raise AssertionError(
+            f"assert_scan_robust(max_drop={max_drop:g}, alpha={alpha:g}): {len(failed)} failed check"
+            f"{'s' if len(failed) != 1 else ''} in {len(by_family)} of {len(names)} attack famil"
+            f"{'ies' if len(names) != 1 else 'y'}\n" + "\n".join(parts)
+        )
+
+
 # --- pytest plugin ------------------------------------------------------------------------------
 
 _SESSION_RUNS: list[Path] = []
@@ -232,6 +264,24 @@ def robust_limit(request: Any) -> int | None:
     """Items per bench (``--robust-limit``); None = what the test chose."""
     value = request.config.getoption("robust_limit")
     return int(value) if value else None
+
+
+@_fixture
+def robust_scan(request: Any) -> Any:
+    """A function that scans a bench with the model under test (``--robust-model``, store and limit
+    from the plugin's options) and returns the Scan; ``scan.assert_robust(max_drop=...)`` then
+    asserts per attack family. Keyword arguments go to ``robust.scan``."""
+    from . import scan
+
+    def run(bench: str = "medqa", **kwargs: Any) -> Any:
+        kwargs.setdefault("model", request.config.getoption("robust_model") or "minilm")
+        kwargs.setdefault("store", request.config.getoption("robust_store"))
+        limit = request.config.getoption("robust_limit")
+        if limit:
+            kwargs.setdefault("limit", int(limit))
+        return scan(bench=bench, **kwargs)
+
+    return run
 
 
 def session_runs() -> Iterable[Path]:

@@ -26,6 +26,8 @@ class Attack(ABC):
     #: counted in its multiplicity family), e.g. MedFuzz's control rewrites, which serve the
     #: attack's own per-item test
     unsummarized: ClassVar[frozenset[str]] = frozenset()
+    #: many model calls per item (adaptive attacks): ``robust scan`` runs it only when named
+    costly: ClassVar[bool] = False
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:

@@ -20,7 +20,7 @@ class BiasAttack(Attack):
     name: ClassVar[str] = "bias"
     summary: ClassVar[str] = "BiasMedQA: 7 cognitive biases pointing at a wrong option; mitigations"
 
-    def __init__(self, biases: str | Sequence[str] | None = None, mitigation: str = "none",
+    def __init__(self, biases: str | Sequence[str] | None = None, mitigation: str | Sequence[str] = "none",
                  templates: str | None = None) -> None:
         self.templates: TemplateSet = load_templates(templates)
         available = list(self.templates.biases)
@@ -30,29 +30,49 @@ class BiasAttack(Attack):
         elif biases is not None:
             biases = [b.replace("-", "_") for b in biases]
         chosen = parse_names(biases, in_paper_order, "--biases")
-        if mitigation not in MITIGATIONS:
-            raise UsageError(f"unknown mitigation '{mitigation}'; valid: {', '.join(MITIGATIONS)}")
+        if isinstance(mitigation, str):
+            mitigation = [m.strip().replace("_", "-") for m in mitigation.split(",")]
+        else:
+            mitigation = [str(m).replace("_", "-") for m in mitigation]
+        arms = parse_names(mitigation, MITIGATIONS, "--mitigation", default=["none"])
         self.biases = chosen
-        self.mitigation = mitigation
+        #: several mitigations = arms of one run: each its own perturbation row against the plain clean
+        #: items, and each compared with the unmitigated bias on the same items (``mitigation_effects``)
+        self.arms = arms
+        self.mitigation = arms[0]
         self.templates_path = templates
+        self._seed = 0
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         group = parser.add_argument_group("bias attack")
         group.add_argument("--biases", help=f"comma-separated subset (default: all 7: {','.join(BIASES)})")
-        group.add_argument("--mitigation", default="none", choices=MITIGATIONS, help="prompt mitigation (BiasMedQA)")
+        group.add_argument("--mitigation", default="none",
+                           help="prompt mitigation (BiasMedQA): none, education, one-shot or few-shot; several, "
+                                "comma-separated (none,education,one-shot,few-shot), run as arms of one run and "
+                                "each is compared with the unmitigated bias on the same items")
         group.add_argument("--templates", help="YAML file with your own bias sentences (see bias_templates.yaml)")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> "BiasAttack":
         return cls(biases=args.biases, mitigation=args.mitigation, templates=args.templates)
 
+    @property
+    def armed(self) -> bool:
+        return len(self.arms) > 1
+
     def options(self) -> Mapping[str, Any]:
-        return {"biases": self.biases, "mitigation": self.mitigation, "templates": self.templates.path,
-                "templates_version": self.templates.version}
+        return {"biases": self.biases, "mitigation": self.arms if self.armed else self.mitigation,
+                "templates": self.templates.path, "templates_version": self.templates.version}
+
+    def arm_name(self, bias: str, mitigation: str) -> str:
+        """The perturbation name of a bias under a mitigation arm (``recency+one_shot``)."""
+        if not self.armed or mitigation == "none":
+            return bias
+        return f"{bias}+{mitigation.replace('-', '_')}"
 
     def perturbation_names(self) -> list[str]:
-        return list(self.biases)
+        return [self.arm_name(b, m) for b in self.biases for m in (self.arms if self.armed else [self.mitigation])]
 
     def wrong_option(self, item: Item, bias: str, seed: int) -> str:
         """Uniform over the non-answer options, from a generator seeded by (seed, item id, bias)."""
@@ -64,14 +84,15 @@ class BiasAttack(Attack):
         question = inject_bias(item.question, self.templates.biases[bias], key, item.options[key])
         return item.replace(question=question), key
 
-    def _examples(self, item: Item, pool: Sequence[Item], bias: str, seed: int) -> tuple[Example, ...]:
-        if self.mitigation not in ("one-shot", "few-shot"):
+    def _examples(self, item: Item, pool: Sequence[Item], bias: str, seed: int,
+                  mitigation: str) -> tuple[Example, ...]:
+        if mitigation not in ("one-shot", "few-shot"):
             return ()
         others = [o for o in pool if o.id != item.id]
         if not others:
-            raise UsageError(f"--mitigation {self.mitigation} needs other items in the bench to draw examples from")
+            raise UsageError(f"--mitigation {mitigation} needs other items in the bench to draw examples from")
         rng = rng_for(seed, item.id, bias, 0, "examples")
-        count = 1 if self.mitigation == "one-shot" else min(2, len(others))
+        count = 1 if mitigation == "one-shot" else min(2, len(others))
         picks = [others[int(i)] for i in rng.choice(len(others), size=count, replace=False)]
         examples = []
         # One-shot: a cautionary example answered wrongly because of the bias.
@@ -85,27 +106,44 @@ class BiasAttack(Attack):
                                     note=self.templates.few_shot_note))
         return tuple(examples)
 
-    def _mitigate(self, item: Item, pool: Sequence[Item], bias: str | None, seed: int) -> Item:
-        if self.mitigation == "none":
+    def _mitigate(self, item: Item, pool: Sequence[Item], bias: str | None, seed: int, mitigation: str) -> Item:
+        if mitigation == "none":
             return item
         instruction = self.templates.instruction
-        if self.mitigation == "education" and bias is not None:
+        if mitigation == "education" and bias is not None:
             instruction = f"{instruction} {self.templates.biases[bias].education}".strip()
-        examples = self._examples(item, pool, bias, seed) if bias is not None else ()
+        examples = self._examples(item, pool, bias, seed, mitigation) if bias is not None else ()
         return item.replace(instruction=instruction, examples=examples)
 
     def variants(self, items: Sequence[Item], *, seed: int) -> list[Variant]:
+        self._seed = seed
+        # one arm: the clean items get the arm's instruction too (as before); several arms: every arm is
+        # compared with the plain clean items, and with its unmitigated bias
+        clean_mitigation = "none" if self.armed else self.mitigation
         out: list[Variant] = []
         for item in items:
-            out.append(Variant(item=self._mitigate(item, items, None, seed), source_id=item.id, attack=self.name,
-                               perturbation="clean", params={"mitigation": self.mitigation}))
+            out.append(Variant(item=self._mitigate(item, items, None, seed, clean_mitigation), source_id=item.id,
+                               attack=self.name, perturbation="clean", params={"mitigation": clean_mitigation}))
             for bias in self.biases:
-                biased, key = self.biased_item(item, bias, seed)
-                biased = self._mitigate(biased, items, bias, seed)
-                out.append(Variant(
-                    item=biased, source_id=item.id, attack=self.name, perturbation=bias,
-                    params={"bias": bias, "distractor": key, "template": self.templates.name,
-                            "template_version": self.templates.version, "mitigation": self.mitigation},
-                    description=f"{bias.replace('_', ' ')} bias toward {key}: {item.options[key]}",
-                ))
+                biased_plain, key = self.biased_item(item, bias, seed)
+                for mitigation in self.arms if self.armed else [self.mitigation]:
+                    biased = self._mitigate(biased_plain, items, bias, seed, mitigation)
+                    arm = "" if mitigation == "none" or not self.armed else f" with {mitigation} mitigation"
+                    out.append(Variant(
+                        item=biased, source_id=item.id, attack=self.name, perturbation=self.arm_name(bias, mitigation),
+                        params={"bias": bias, "distractor": key, "template": self.templates.name,
+                                "template_version": self.templates.version, "mitigation": mitigation},
+                        description=f"{bias.replace('_', ' ')} bias toward {key}: {item.options[key]}{arm}",
+                    ))
         return out
+
+    def metrics(self, results: Any) -> Mapping[str, Any]:
+        """With mitigation arms and ``none`` among them: does each mitigation help against each bias?"""
+        if not self.armed or "none" not in self.arms:
+            return {}
+        from ..stats.mitigation import mitigation_effects, mitigation_verdict
+
+        pairs = [(bias, mitigation, bias, self.arm_name(bias, mitigation))
+                 for bias in self.biases for mitigation in self.arms if mitigation != "none"]
+        effects = mitigation_effects(results, self.name, pairs, seed=self._seed)
+        return {"mitigation_effects": effects, "verdict": mitigation_verdict(effects)}

@@ -212,6 +212,7 @@ class MedFuzzAttack(Attack):
     summary: ClassVar[str] = "MedFuzz: adaptive multi-turn patient-characteristic attack with permutation-test controls"
     requires: ClassVar[frozenset[str]] = frozenset({"options"})
     unsummarized: ClassVar[frozenset[str]] = frozenset({"medfuzz_control"})
+    costly: ClassVar[bool] = True  # several attacker turns and controls per item: scans run it only when named
     #: what `robust perturb --attack medfuzz` writes: the final rewrites, not the controls
     export_perturbations: ClassVar[tuple[str, ...]] = ("medfuzz",)
 

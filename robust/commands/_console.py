@@ -121,6 +121,7 @@ def print_summary(summary_json: dict[str, Any]) -> None:
             console.print(f"Noise floor: {fmt_pct(row['flip_rate'])} of clean answers flip on a plain repeat "
                           f"({row['flips']} of {row['n_pairs']}; 95% CI {fmt_pct(row['ci_low'])} to "
                           f"{fmt_pct(row['ci_high'])}).")
+    print_mitigation_effects(summary_json, console)
     rows = summary_json["perturbations"]
     verdict = fmt.verdict(rows, summary_json["attack"], 0.05, clean=clean)
     console.print(_escape(verdict))
@@ -128,3 +129,20 @@ def print_summary(summary_json: dict[str, Any]) -> None:
     if flagged:
         console.print(_escape(f"AI Dunning-Kruger: under {fmt.names(flagged)}, accuracy fell while the calibration "
                               "shift (confidence − accuracy) stayed or rose."))
+
+
+def print_mitigation_effects(summary_json: dict[str, Any], console: Any) -> None:
+    """Does each mitigation help? Each bias with vs without it, paired on the same items."""
+    from rich.table import Table
+
+    from ..reports import fmt
+
+    rows = fmt.mitigation_rows((summary_json.get("attack_metrics") or {}).get("mitigation_effects"))
+    if not rows:
+        return
+    table = Table(title="Mitigation vs none, same items (paired)")
+    for index, column in enumerate(fmt.MITIGATION_HEADERS):
+        table.add_column(column, justify="left" if index < 2 else "right", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)

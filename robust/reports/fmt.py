@@ -148,3 +148,22 @@ def _verdict(rows: list[Mapping[str, Any]], attack: str, alpha: float = 0.05) ->
     if gains:
         sentence += f"; {len(gains)} significantly raised accuracy"
     return sentence + "."
+
+
+MITIGATION_HEADERS = ("bias", "mitigation", "n", "accuracy without", "accuracy with", "with − without (pts)",
+                      "95% CI", "helped / hurt", "McNemar p", "Holm p")
+
+
+def mitigation_rows(effects: Any) -> list[list[str]]:
+    """The paired with-vs-without mitigation comparisons (summary.json ``attack_metrics``) as text cells,
+    in MITIGATION_HEADERS order; shared by console, HTML and Markdown."""
+    rows = []
+    for e in effects if isinstance(effects, list) else []:
+        if not isinstance(e, Mapping) or not e.get("n"):
+            continue
+        rows.append([
+            str(e["bias"]).replace("_", " "), str(e["mitigation"]), count(e["n"]), pct(e.get("accuracy_without")),
+            pct(e.get("accuracy_with")), pts(e.get("difference")), f"{pts(e.get('ci_low'))} to {pts(e.get('ci_high'))}",
+            f"{count(e.get('helped'))} / {count(e.get('hurt'))}", pval(e.get("p_value")), pval(e.get("p_adjusted")),
+        ])
+    return rows

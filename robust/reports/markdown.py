@@ -64,6 +64,11 @@ def render_markdown(data: RunData, alpha: float = 0.05) -> str:
         )
     if len(ordered) > MAX_ROWS:
         lines.append(f"| … {len(ordered) - MAX_ROWS} more rows (largest drops shown) | | | | | |")
+    mitigation = fmt.mitigation_rows(data.attack_metrics.get("mitigation_effects"))
+    if mitigation:
+        lines += ["", "**Does the mitigation help?** (same items, with vs without; exact McNemar, Holm)", "",
+                  "| " + " | ".join(fmt.MITIGATION_HEADERS) + " |", "|---|---|" + "---:|" * 8]
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in mitigation]
     lines += [
         "",
         "<sub>Paired on the same items; rows marked ⬇ are significant drops at α = "

@@ -78,6 +78,8 @@ class RunData:
         folder = Path(run_dir)
         if not folder.is_dir():
             raise UsageError(f"{folder} is not a run folder (no such directory)")
+        if (folder / "scan.json").is_file() and not (folder / "summary.json").is_file():
+            return ScanData.load_scan(folder)
         summary = _read_json(folder / "summary.json", what="summary") or {}
         config = _read_json(folder / "config.json", what="config", required=False) or {}
         if not isinstance(summary.get("perturbations"), list):
@@ -146,3 +148,40 @@ def _read_json(path: Path, *, what: str, required: bool = True) -> dict[str, Any
     if not isinstance(data, dict):
         raise InputError(f"the {what} must be a JSON object", path=path)
     return data
+
+
+@dataclass
+class ScanData(RunData):
+    """A scan folder read as one run: every family's summary rows and results side by side (each
+    row keeps its ``attack``), so gates, compare and assertions work on a scan as on a run, and a
+    rule may name an attack family."""
+
+    parts: list[RunData] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def load_scan(cls, folder: Path) -> "ScanData":
+        from .card import family_runs, read_scan
+
+        record = read_scan(folder)
+        parts = family_runs(folder, record)
+        if not parts:
+            raise UsageError(f"{folder} is a scan folder with no finished attack family")
+        perturbations = [row for part in parts for row in part.summary.get("perturbations", [])]
+        summary = {
+            "model": record.get("model"), "bench": record.get("bench"), "data": record.get("data"),
+            "attack": "scan", "seed": record.get("seed"), "n_items": record.get("n_items"),
+            "perturbations": perturbations, "families": [str(p.get("attack")) for p in parts],
+            "clean": parts[0].summary.get("clean"),
+        }
+        return cls(run_dir=folder, config=redact(record), summary=redact(summary), parts=parts)
+
+    @property
+    def results(self) -> Any:
+        if not self._results_loaded:
+            self._results_loaded = True
+            frames = [part.results for part in self.parts]
+            if all(frame is not None for frame in frames):
+                import pandas as pd
+
+                self._results = pd.concat(frames, ignore_index=True)
+        return self._results

@@ -175,6 +175,7 @@ def execute(
     passed_model = model
     attack = attack or build_attack(config.attack, config.attack_options)
     attack.check(items)
+    owns_model = model is None  # a model handed in (a scan's, a user's) stays open for its owner
     model_choice, spec = "given", config.model
     if model is None:
         if spec is None:
@@ -224,7 +225,7 @@ def execute(
         raise
     finally:
         close = getattr(model, "close", None)
-        if callable(close):
+        if owns_model and callable(close):
             close()
     return finish(config_record, items, pairs, counters, out_dir, started, attack, config)
 
