@@ -6,7 +6,11 @@ Two ways to join the recorded answers to the bench:
   variant id): answers from any pipeline, on any perturbations, get the paired statistics;
 * with ``--attack NAME`` (and its flags and ``--seed``), the attack's variants are regenerated
   and each must have a record with its variant id (or item id + perturbation); attack-specific
-  metrics are computed too.
+  metrics are computed too. The attack only labels and groups: a record's question (or prompt)
+  is what the model saw, and it replaces the regenerated text.
+
+No model runs: answers are counted as replayed, never as model calls. Records may name items by
+``index`` (0-based record number in the bench file) instead of by id.
 """
 
 from __future__ import annotations
@@ -166,10 +170,10 @@ def run(args: argparse.Namespace) -> int:
                                                  limit=args.limit)
     by_id = {item.id: item for item in bench_items}
     counters = RunCounters()
+    model.resolve_indices(bench_items, limited=args.limit is not None)
     if args.attack:
         from ..attacks import ATTACKS
-        from ..run.runner import Runner
-        from ..run.store import ResponseStore
+        from ..models.replay import record_prediction
 
         attack = ATTACKS.load(args.attack).from_args(args)
         answered = {r.item_id for r in model.records}
@@ -177,15 +181,17 @@ def run(args: argparse.Namespace) -> int:
         if not items:
             raise UsageError(f"none of the item ids in {path} are in the bench '{args.bench}'")
         attack.check(items)
-        model.bind(attack.variants(items, seed=args.seed))
-        store = ResponseStore(":memory:")  # recorded answers are not model answers: keep them out of the cache
-        runner = Runner(model, store)
-        try:
-            pairs = attack.execute(items, runner.evaluate, seed=args.seed)
-        finally:
-            store.close()
-        counters = runner.counters
-        analysed = len(pairs)
+        # the attack labels and groups; what the model saw is what was recorded
+        variants = attack.variants(items, seed=args.seed)
+        bound = model.bind(variants)
+        pairs = []
+        for variant, record in zip(variants, bound):
+            variant = keep_recorded(variant, record, by_id[variant.source_id])
+            pairs.append((variant, record_prediction(record, variant.item, path)))
+        used = {id(record) for record in bound}
+        counters.replayed = len(used)
+        counters.duplicates = len(pairs) - len(used)
+        unused = len(model.records) - len(used)
     else:
         pairs = pairs_from_records(model.records, by_id, path)
         seen = {v.source_id for v, _ in pairs}
@@ -193,7 +199,9 @@ def run(args: argparse.Namespace) -> int:
         names = list(dict.fromkeys(v.perturbation for v, _ in pairs if not v.is_clean))
         label = next((v.attack for v, _ in pairs if not v.is_clean), "replay")
         attack = _recorded_attack(names, label)
-        analysed = counters.cache_hits = len(model.records)  # a clean answer may serve several attacks
+        counters.replayed = len(model.records)
+        counters.duplicates = len(pairs) - len(model.records)  # a clean answer may serve several attacks
+        unused = 0
     out_dir = make_run_dir(args.out, args.bench, "analyze")
     config_record = start_record(
         command=["robust", *getattr(args, "argv", sys.argv[1:])], bench=args.bench, data_path=Path(data_path),
@@ -205,7 +213,8 @@ def run(args: argparse.Namespace) -> int:
         print(result.out_dir)
     else:
         print_summary(result.summary_json)
-        print(f"{analysed} recorded answers analysed; run folder: {result.out_dir}")
+        print(replay_accounting(len(model.records), counters.replayed, counters.duplicates, unused, len(pairs))
+              + f"; run folder: {result.out_dir}")
     return 0
 
 
@@ -256,3 +265,37 @@ def format_category_table(document: Mapping[str, Any]) -> str:
     lines.append(f"{'overall':<12} {'':>6} {pct(overall['accuracy']):>9} "
                  f"{pct(overall['accuracy_without_adversarial']):>9} {pct(overall['random_guess']):>8}")
     return "\n".join(lines)
+
+
+def replay_accounting(n_records: int, replayed: int, duplicates: int, unused: int, n_variants: int) -> str:
+    """Where every record went: replayed (no model ran), shared by several variants, or not used."""
+    text = (f"{replayed} recorded answer{'s' if replayed != 1 else ''} replayed for {n_variants} variant"
+            f"{'s' if n_variants != 1 else ''} (no model call)")
+    if duplicates:
+        text += f"; {duplicates} variant{'s' if duplicates != 1 else ''} shared an answer with another"
+    if unused:
+        text += (f"; {unused} of {n_records} record{'s' if n_records != 1 else ''} matched no variant of the attack "
+                 "and were left out")
+    return text
+
+
+def keep_recorded(variant: Any, record: Any, clean: Any) -> Any:
+    """The variant as the model saw it: a recorded question replaces the regenerated one, and the
+    option a recorded bias sentence points at is read from the recorded text, not from our draw."""
+    import dataclasses
+
+    question = record.question
+    if question is None or question.strip() == variant.item.question.strip():
+        return variant
+    params = dict(variant.params) | {"question_source": "recorded"}
+    description = variant.description
+    if "distractor" in params:
+        added = question.replace(clean.question, " ") if clean.question in question else question
+        named = [key for key, text in clean.options.items()
+                 if text and text in added and key != clean.answer]
+        params["distractor"] = named[0] if len(named) == 1 else None
+        bias = str(params.get("bias", variant.perturbation)).replace("_", " ")
+        description = (f"{bias} bias toward {named[0]}: {clean.options[named[0]]} (recorded question)"
+                       if len(named) == 1 else f"{bias} bias (recorded question)")
+    return dataclasses.replace(variant, item=variant.item.replace(question=question), params=params,
+                               description=description)

@@ -125,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
         counters = result.counters
         waited = f", {counters.from_other_process} from another process's requests" \
             if counters.from_other_process else ""
-        print(f"{counters.model_calls} model calls, {counters.cache_hits} answers from the store{waited}; "
+        shared = (f", {counters.duplicates} duplicate requests answered once" if counters.duplicates else "")
+        print(f"{counters.model_calls} model calls, {counters.cache_hits} answers from the store{waited}{shared}; "
               f"run folder: {result.out_dir}")
     note = result.counters.failure_note()
     if note:

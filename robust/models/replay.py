@@ -6,10 +6,12 @@ One line per answered variant::
     {"item_id": "q17", "perturbation": "clean", "choice": "A"}
 
 Fields: ``item_id`` (required); ``variant_id``, or ``perturbation`` (default ``clean``) with optional
-``severity``/``attack``/``turn``/``repeat``; ``choice`` (an option key or null) or ``response``
+``severity``/``attack``/``turn``/``repeat``
+(BiasMedQA's condition names such as ``cultural_bias`` or ``self_diagnosis-mitigated`` are accepted);
+``index`` (0-based record number in the bench file) may stand in for ``item_id``; ``choice`` (an option key or null) or ``response``
 (text, parsed like any model output); optional ``probs`` (key -> probability, or a list in option
-order), ``confidence``, ``samples`` (sampled choices: vote confidence), ``question`` (the exact
-text the model saw), ``error``.
+order), ``confidence``, ``samples`` (sampled choices: vote confidence), ``question`` or ``prompt`` (the
+exact text the model saw: it wins over any regenerated text), ``error``.
 
 As a model, it answers an item when it was bound to the variants (``robust analyze --attack``
 does that, joining on the variant id) or when a record names the item id and the exact question.
@@ -17,6 +19,7 @@ does that, joining on the variant id) or when a record names the item id and the
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from typing import Any
 
 from ..errors import InputError, ModelError, UsageError
 from ..items import Item, Prediction, Variant
+from ..perturbations.text.bias import canonical_condition
 from .base import BaseModel, checked_probs, stable_hash
 from .parsing import PARSER_VERSION, parse_answer
 
@@ -42,11 +46,16 @@ class Record:
     turn: int
     repeat: int
     data: Mapping[str, Any]
+    index: int | None = None  # 0-based record number of the item in the bench file, when given instead of an id
 
     @property
     def question(self) -> str | None:
-        value = self.data.get("question")
-        return value if isinstance(value, str) else None
+        """The exact question the model saw (``question``, else ``prompt``), when recorded."""
+        for name in ("question", "prompt"):
+            value = self.data.get(name)
+            if isinstance(value, str) and value.strip():
+                return value
+        return None
 
 
 def _int(record: Mapping[str, Any], name: str, path: Path, line: int) -> int:
@@ -64,18 +73,25 @@ def load_records(path: str | Path) -> list[Record]:
     for line_number, data in iter_jsonl(file):
         # one reader for every JSON Lines input, so every error line looks the same
         item_id = data.get("item_id", data.get("id"))
-        if item_id is None or str(item_id) == "":
-            raise InputError("missing (which item was answered?)", path=file, line=line_number, field="item_id")
+        index = data.get("index")
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
+            raise InputError(f"must be a record number (0-based integer), got {index!r}", path=file,
+                             line=line_number, field="index")
+        if (item_id is None or str(item_id) == "") and index is None:
+            raise InputError("missing (which item was answered? give item_id, or index: the 0-based record number "
+                             "in the bench file)", path=file, line=line_number, field="item_id")
         if not any(name in data for name in ("choice", "response", "text", "error", "samples")):
             raise InputError("no answer: give 'choice' (an option key), 'response' (text) or 'error'",
                              path=file, line=line_number, field="choice")
         variant_id = data.get("variant_id")
         records.append(Record(
-            line=line_number, item_id=str(item_id), variant_id=str(variant_id) if variant_id is not None else None,
+            line=line_number, item_id="" if item_id is None else str(item_id),
+            variant_id=str(variant_id) if variant_id is not None else None,
             attack=str(data["attack"]) if data.get("attack") is not None else None,
-            perturbation=str(data.get("perturbation") or "clean"),
+            # BiasMedQA's condition names (cultural_bias, self_diagnosis-mitigated, ...) read as robust's
+            perturbation=canonical_condition(str(data.get("perturbation") or "clean")),
             severity=_int(data, "severity", file, line_number), turn=_int(data, "turn", file, line_number),
-            repeat=_int(data, "repeat", file, line_number), data=data,
+            repeat=_int(data, "repeat", file, line_number), data=data, index=index,
         ))
     if not records:
         raise InputError("no recorded predictions in the file", path=file)
@@ -149,8 +165,28 @@ class ReplayModel(BaseModel):
     def fingerprint(self) -> Mapping[str, Any]:
         return {"adapter": "replay", "file_sha256": self._sha256, "parser": PARSER_VERSION, "version": REPLAY_VERSION}
 
-    def bind(self, variants: Sequence[Variant]) -> None:
-        """Join records to variants (by variant id, else item id + perturbation + severity).
+    def resolve_indices(self, items: Sequence[Item], *, limited: bool = False) -> None:
+        """Records that name their item by ``index`` (0-based record number in the bench file) get
+        that item's id; an index past the end is an error naming the record's line."""
+        resolved = []
+        for record in self.records:
+            if record.index is not None:
+                if record.index >= len(items):
+                    hint = " (--limit keeps only the first items)" if limited else ""
+                    raise InputError(f"index {record.index} is past the bench's last record ({len(items) - 1})"
+                                     f"{hint}", path=self.path, line=record.line, field="index")
+                item_id = items[record.index].id
+                if record.item_id and record.item_id != item_id:
+                    raise InputError(f"item_id '{record.item_id}' and index {record.index} (item '{item_id}') "
+                                     "name different items", path=self.path, line=record.line, field="index")
+                record = dataclasses.replace(record, item_id=item_id)
+            resolved.append(record)
+        self.records = resolved
+        self._by_question = {(r.item_id, r.question.strip()): r for r in resolved if r.question is not None}
+
+    def bind(self, variants: Sequence[Variant]) -> list[Record]:
+        """Join records to variants (by variant id, else item id + perturbation + severity); the
+        records in variant order.
 
         Every variant needs a record: the error names what is missing, before any statistics.
         """
@@ -161,6 +197,7 @@ class ReplayModel(BaseModel):
                 by_parts.setdefault((entry.item_id, entry.perturbation, entry.severity, entry.turn, entry.repeat),
                                     []).append(entry)
         missing: list[str] = []
+        bound: list[Record] = []
         for variant in variants:
             record: Record | None = by_variant.get(variant.id)
             if record is None:
@@ -171,10 +208,12 @@ class ReplayModel(BaseModel):
                 missing.append(variant.id)
             else:
                 self._bound[_content_key(variant.item)] = record
+                bound.append(record)
         if missing:
             shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
             raise InputError(f"no recorded answer for {len(missing)} of {len(variants)} variants: {shown} "
                              "(give variant_id, or item_id + perturbation [+ severity])", path=self.path)
+        return bound
 
     def _record_for(self, item: Item) -> Record | None:
         record = self._bound.get(_content_key(item))

@@ -264,6 +264,10 @@ def _header(data: RunData) -> list[tuple[str, str]]:
         ("answers from the store", fmt.count(summary.get("cache_hits", counters.get("cache_hits")))),
         ("errors", fmt.count(summary.get("errors", counters.get("errors")))),
         *_failed_requests(summary),
+        *([("replayed answers", f"{fmt.count(summary['replayed'])} recorded answers read back, no model call")]
+          if summary.get("replayed") else []),
+        *([("duplicate requests", f"{fmt.count(summary['duplicates'])} variants shared an identical request "
+                                  "(answered once)")] if summary.get("duplicates") else []),
         ("toolkit", f"robust {(config.get('versions') or {}).get('robust-medai', fmt.DASH)}"),
     ]
     return header

@@ -358,6 +358,8 @@ def summary_document(config: Mapping[str, Any], frame: Any, summary: Any, counte
         "n_variants": int(len(frame)),
         "model_calls": counters.model_calls,
         "cache_hits": counters.cache_hits,
+        "duplicates": counters.duplicates,
+        "replayed": counters.replayed,
         "errors": int(frame["error"].notna().sum()),
         "failed_requests": {"n": counters.errors, "reasons": dict(counters.failed_reasons),
                             "note": counters.failure_note()},

@@ -42,6 +42,10 @@ class RunCounters:
     from_other_process: int = 0
     #: why requests failed after the model's own retries: reason -> count
     failed_reasons: dict[str, int] = field(default_factory=dict)
+    #: variants answered by an identical request in the same run (asked once, counted here, not as calls)
+    duplicates: int = 0
+    #: answers read from a recordings file (``robust analyze``): no model ran
+    replayed: int = 0
 
     def failure_note(self) -> str | None:
         """One true sentence about the requests that failed, or None when none did."""
@@ -97,6 +101,7 @@ class Runner:
                 waiting.setdefault(key, []).append(index)
         hits = len(variants) - sum(len(v) for v in waiting.values())
         self.counters.cache_hits += hits
+        self.counters.duplicates += sum(len(v) - 1 for v in waiting.values())
         if self.on_progress is not None and hits:
             self.on_progress(hits)
         first_item = {key: variants[slots[0]].item for key, slots in waiting.items()}

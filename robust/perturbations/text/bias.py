@@ -81,3 +81,32 @@ def inject_bias(question: str, template: BiasTemplate, option_key: str, option_t
     if template.placement == "after_first_sentence":
         return insert_after_first_sentence(question, sentence)
     return f"{question.rstrip()} {sentence}"
+
+
+#: BiasMedQA's condition names (its files are bias_output_<condition>_<model>.txt) -> robust's names
+BIASMEDQA_BIASES = {"cultural_bias": "cultural"}
+BIASMEDQA_MITIGATIONS = {"-mitigated": "education", "_education": "education", "_one-shot": "one_shot",
+                         "_few-shot": "few_shot", "_one_shot": "one_shot", "_few_shot": "few_shot"}
+
+
+def canonical_condition(name: str) -> str:
+    """A BiasMedQA condition name as robust's perturbation name: ``cultural_bias`` -> ``cultural``,
+    ``self_diagnosis-mitigated`` -> ``self_diagnosis+education``, ``recency_one-shot`` ->
+    ``recency+one_shot``, ``one-shot`` (no bias) -> ``clean+one_shot``, ``confirmation_v2`` ->
+    ``confirmation``; any other name is returned unchanged."""
+    text = name.strip()
+    mitigation = None
+    for suffix, arm in BIASMEDQA_MITIGATIONS.items():
+        if text.endswith(suffix):
+            text, mitigation = text[: -len(suffix)], arm
+            break
+    if mitigation is None and text in ("one-shot", "few-shot", "one_shot", "few_shot", "education"):
+        return f"clean+{text.replace('-', '_')}"
+    if text.endswith("_v2"):
+        text = text[:-3]
+    text = BIASMEDQA_BIASES.get(text, text)
+    if mitigation is None:
+        return text if text in BIASES or text == "clean" else name
+    if text not in BIASES:
+        return name
+    return f"{text}+{mitigation}"
