@@ -27,6 +27,7 @@ COMMANDS = {
     "store": "robust.commands.store",
     "list": "robust.commands.list_",
     "mine-pairs": "robust.commands.mine_pairs",
+    "templates": "robust.commands.templates",
 }
 
 

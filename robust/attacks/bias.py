@@ -76,12 +76,16 @@ class BiasAttack(Attack):
 
     def wrong_option(self, item: Item, bias: str, seed: int) -> str:
         """Uniform over the non-answer options, from a generator seeded by (seed, item id, bias)."""
+        recorded = self.templates.distractors.get(item.id, {}).get(bias)
+        if recorded is not None and recorded in item.options and recorded != item.answer:
+            return recorded  # a template file reproducing a published run names the option it used
         wrong = sorted(k for k in item.options if k != item.answer)
         return wrong[int(rng_for(seed, item.id, bias).integers(len(wrong)))]
 
     def biased_item(self, item: Item, bias: str, seed: int) -> tuple[Item, str]:
         key = self.wrong_option(item, bias, seed)
-        question = inject_bias(item.question, self.templates.biases[bias], key, item.options[key])
+        question = inject_bias(item.question, self.templates.biases[bias], key, item.options[key],
+                               style=self.templates.style)
         return item.replace(question=question), key
 
     def _examples(self, item: Item, pool: Sequence[Item], bias: str, seed: int,

@@ -6,13 +6,13 @@ only validates and applies them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from ...errors import InputError
 from ...yamlfile import read_yaml
-from .sentences import insert_after_first_sentence
+from .sentences import insert_after_first_sentence, insert_after_first_sentence_biasmedqa
 
 DEFAULT_TEMPLATES = Path(__file__).with_name("bias_templates.yaml")
 BIASES = ("self_diagnosis", "recency", "confirmation", "frequency", "cultural", "status_quo", "false_consensus")
@@ -27,6 +27,9 @@ class BiasTemplate:
     education: str
 
 
+STYLES = ("robust", "biasmedqa")
+
+
 @dataclass(frozen=True)
 class TemplateSet:
     name: str
@@ -36,6 +39,11 @@ class TemplateSet:
     one_shot_note: str
     few_shot_note: str
     path: str
+    #: "biasmedqa": sentences placed byte for byte as BiasMedQA's code places them (its sentence split
+    #: for confirmation, the question kept as is before an appended sentence)
+    style: str = "robust"
+    #: item id -> bias -> option key: the wrong option a reproduced run must point at (BiasMedQA's own draws)
+    distractors: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def load_templates(path: str | Path | None = None) -> TemplateSet:
@@ -60,6 +68,14 @@ def load_templates(path: str | Path | None = None) -> TemplateSet:
     if path is not None:
         defaults = load_templates(None).__dict__
     mitigation = data.get("mitigation") or {}
+    style = str(data.get("style", "robust"))
+    if style not in STYLES:
+        raise InputError(f"must be one of {', '.join(STYLES)}", path=file, field="style")
+    distractors = data.get("distractors") or {}
+    if not isinstance(distractors, dict) or not all(
+            isinstance(v, dict) and all(isinstance(k, str) and isinstance(o, str) for k, o in v.items())
+            for v in distractors.values()):
+        raise InputError("expected a mapping item id -> {bias: option key}", path=file, field="distractors")
     return TemplateSet(
         name=str(data.get("name", file.stem)),
         version=str(data.get("version", "1")),
@@ -68,6 +84,8 @@ def load_templates(path: str | Path | None = None) -> TemplateSet:
         one_shot_note=str(mitigation.get("one_shot_note", defaults.get("one_shot_note", ""))),
         few_shot_note=str(mitigation.get("few_shot_note", defaults.get("few_shot_note", ""))),
         path=str(file),
+        style=style,
+        distractors={str(k): dict(v) for k, v in distractors.items()},
     )
 
 
@@ -75,9 +93,15 @@ def quote_option(key: str, text: str) -> str:
     return f"{key}: {text}"
 
 
-def inject_bias(question: str, template: BiasTemplate, option_key: str, option_text: str) -> str:
-    """The question with one bias sentence pointing at ``option_key``, placed per the template."""
+def inject_bias(question: str, template: BiasTemplate, option_key: str, option_text: str,
+                style: str = "robust") -> str:
+    """The question with one bias sentence pointing at ``option_key``, placed per the template
+    (``style="biasmedqa"``: exactly where and how BiasMedQA's code puts it)."""
     sentence = template.template.format(option=quote_option(option_key, option_text))
+    if style == "biasmedqa":
+        if template.placement == "after_first_sentence":
+            return insert_after_first_sentence_biasmedqa(question, sentence)
+        return f"{question} {sentence}"
     if template.placement == "after_first_sentence":
         return insert_after_first_sentence(question, sentence)
     return f"{question.rstrip()} {sentence}"

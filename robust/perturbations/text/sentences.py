@@ -37,3 +37,23 @@ def insert_after_first_sentence(text: str, sentence: str) -> str:
         return f"{sentence} {text}".strip() if not parts else f"{parts[0]} {sentence}"
     first_end = text.index(parts[0]) + len(parts[0])
     return f"{text[:first_end]} {sentence} {text[first_end:].lstrip()}"
+
+
+#: BiasMedQA's sentence boundary (its code splits "### Question: " + the question with this pattern):
+#: whitespace after . ? or !, except after "x.y." style abbreviations and a capital-lower pair ("Dr.")
+BIASMEDQA_BOUNDARY = re.compile(r"(?<!\w\.\w.)(?<![A-Z][a-z]\.)(?<=\.|\?|!)\s")
+BIASMEDQA_PREFIX = "### Question: "
+
+
+def split_sentences_biasmedqa(text: str) -> list[str]:
+    """Sentences exactly as BiasMedQA splits them (no capital needed after the stop, so "image A."
+    and "vs." end a sentence; "e.g." and "Dr." do not); pieces stripped, empty ones dropped."""
+    return [piece.strip() for piece in BIASMEDQA_BOUNDARY.split(text) if piece.strip()]
+
+
+def insert_after_first_sentence_biasmedqa(text: str, sentence: str) -> str:
+    """BiasMedQA's confirmation placement: split the prompt line ("### Question: " + question), keep
+    the first sentence, then the bias sentence, then the rest joined by single spaces."""
+    parts = split_sentences_biasmedqa(BIASMEDQA_PREFIX + text)
+    joined = f"{' '.join(parts[:1])} {sentence} {' '.join(parts[1:])}"
+    return joined[len(BIASMEDQA_PREFIX):] if joined.startswith(BIASMEDQA_PREFIX) else joined
