@@ -156,3 +156,24 @@ def test_pytest_helper_fixture(pytester: pytest.Pytester, tmp_path: Path) -> Non
     result.assert_outcomes(passed=1)
 
 
+
+
+def test_card_in_chromium(scan_dir: Path, tmp_path: Path) -> None:
+    import struct
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "reports"))
+    from _chromium import find_chromium, visit
+
+    if find_chromium() is None:
+        pytest.skip("chromium is not installed")
+    page = scan_dir / "card.html"
+    result = visit(page, tmp_path / "card.png",
+                   script="Array.from(document.querySelectorAll('#card-table a')).map(a => a.href)")
+    assert not result.console_errors and not result.exceptions and not result.failed_requests
+    assert [url for url in result.requests if not url.startswith("data:")] == [page.resolve().as_uri()]
+    assert result.screenshot is not None
+    width, _ = struct.unpack(">II", result.screenshot.read_bytes()[16:24])
+    assert width == 1280
+    assert result.script_result == [(scan_dir / name / "report.html").resolve().as_uri()
+                                    for name in ("bias", "noise", "options", "rewrite", "verify")]
