@@ -42,14 +42,23 @@ def _bench(tmp_path: Path) -> Path:
     return path
 
 
-def _reference(question: str, sentence: str, placement: str) -> str:
-    prompt = "### Question: " + question
+def _raw(text: str) -> str:
+    """The question as BiasMedQA's code saw it: cut out of the raw JSON line (escapes kept)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _reference_raw(question: str, sentence: str, placement: str) -> str:
+    prompt = "### Question: " + _raw(question)
     if placement == "append":
-        prompt += " " + sentence
+        prompt += " " + _raw(sentence)
     else:
         parts = [s.strip() for s in re.split(BOUNDARY, prompt) if s.strip()]
-        prompt = " ".join(parts[:1]) + " " + sentence + " " + " ".join(parts[1:])
+        prompt = " ".join(parts[:1]) + " " + _raw(sentence) + " " + " ".join(parts[1:])
     return prompt[len("### Question: "):]
+
+
+def _reference(question: str, sentence: str, placement: str) -> str:
+    return json.loads(f'"{_reference_raw(question, sentence, placement)}"')
 
 
 SENTENCES = {
@@ -111,8 +120,10 @@ def test_import_from_question_files_reproduces_every_question(tmp_path: Path) ->
         for item in items:
             key = str(rng.choice([k for k in item.options if k != item.answer]))
             sentence, placement = SENTENCES[bias]
-            question = _reference(item.question, sentence.format(f"{key}: {item.options[key]}"), placement)
-            expected[(item.id, bias)] = question
+            raw = _reference_raw(item.question, sentence.format(f"{key}: {item.options[key]}"), placement)
+            expected[(item.id, bias)] = json.loads(f'"{raw}"')
+            question = raw if item.question != QUESTIONS[3] else raw.encode("ascii", "backslashreplace").decode() \
+                .replace("\\x", "\\u00")  # one file kept non-ASCII escaped, as ASCII-only JSON has it
             options = ", ".join(f"{k}: {v}" for k, v in item.options.items())
             blocks.append("~" * 100 + f"\nPROMPT:\n### Question: {question}\n### Options: {options}\n### Answer: \n\n"
                           f"CORRECT ANSWER: {item.answer}: {item.answer_text}\nRESPONSE: B\nIS_CORRECT: False\n")

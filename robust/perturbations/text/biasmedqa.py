@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 from ...errors import InputError
 from .bias import BIASES, canonical_condition
-from .sentences import BIASMEDQA_PREFIX, split_sentences_biasmedqa
+from .sentences import BIASMEDQA_PREFIX, insert_after_first_sentence_biasmedqa
 
 OPTION = "{option}"
 _OPTION_NAMES = ("sel_resp", "opts", "adv_option_text")
@@ -122,17 +122,31 @@ def parse_output_file(text: str) -> list[str | None]:
             continue
         body = block[start + len(BIASMEDQA_PREFIX):]
         end = body.find("\n### Options:")
-        questions.append(body if end < 0 else body[:end])
+        questions.append(_unescaped(body if end < 0 else body[:end]))
     return questions
+
+
+def _unescaped(text: str) -> str:
+    """BiasMedQA cut its questions out of the raw JSON line, so its prompts carry JSON escapes
+    (\\u00e9, \\", \\n) where the bench file has them: read them back as the characters they are."""
+    if "\\" not in text:
+        return text
+    import json
+
+    try:
+        decoded = json.loads(f'"{text}"')
+    except json.JSONDecodeError:
+        return text
+    return decoded if isinstance(decoded, str) else text
 
 
 def _inserted(clean: str, biased: str) -> tuple[str, str] | None:
     """(sentence, placement) that turns ``clean`` into ``biased`` the BiasMedQA way, else None."""
     if biased.startswith(clean + " "):
         return biased[len(clean) + 1:], "append"
-    parts = split_sentences_biasmedqa(BIASMEDQA_PREFIX + clean)
-    first = parts[0][len(BIASMEDQA_PREFIX):] if parts[0].startswith(BIASMEDQA_PREFIX) else parts[0]
-    rest = " ".join(parts[1:])
+    marker = "\x00"  # where the sentence goes, found by placing a marker the BiasMedQA way
+    placed = insert_after_first_sentence_biasmedqa(clean, marker)
+    first, _, rest = placed.partition(f" {marker} ")
     if biased.startswith(first + " ") and biased.endswith(" " + rest):
         middle = biased[len(first) + 1: len(biased) - len(rest) - 1]
         return middle, "after_first_sentence"

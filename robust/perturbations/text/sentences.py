@@ -53,7 +53,19 @@ def split_sentences_biasmedqa(text: str) -> list[str]:
 
 def insert_after_first_sentence_biasmedqa(text: str, sentence: str) -> str:
     """BiasMedQA's confirmation placement: split the prompt line ("### Question: " + question), keep
-    the first sentence, then the bias sentence, then the rest joined by single spaces."""
-    parts = split_sentences_biasmedqa(BIASMEDQA_PREFIX + text)
-    joined = f"{' '.join(parts[:1])} {sentence} {' '.join(parts[1:])}"
-    return joined[len(BIASMEDQA_PREFIX):] if joined.startswith(BIASMEDQA_PREFIX) else joined
+    the first sentence, then the bias sentence, then the rest joined by single spaces.
+
+    Its code cut the question out of the raw JSON line, so it split the JSON-escaped text (a line
+    break is the two characters backslash-n there, not a boundary); so do we, and decode after.
+    """
+    import json
+
+    raw = json.dumps(text, ensure_ascii=False)[1:-1]
+    parts = split_sentences_biasmedqa(BIASMEDQA_PREFIX + raw)
+    joined = f"{' '.join(parts[:1])} {json.dumps(sentence, ensure_ascii=False)[1:-1]} {' '.join(parts[1:])}"
+    joined = joined[len(BIASMEDQA_PREFIX):] if joined.startswith(BIASMEDQA_PREFIX) else joined
+    try:
+        decoded = json.loads(f'"{joined}"')
+    except json.JSONDecodeError:  # cannot happen for text we escaped ourselves; keep it readable anyway
+        return joined
+    return decoded if isinstance(decoded, str) else joined
