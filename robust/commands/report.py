@@ -34,15 +34,20 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..reports import SUFFIXES, load_policy, render
     from ..reports.html import write_text
-
     from ..run.scan import is_scan_dir
 
-    if is_scan_dir(args.run_dir) and not (Path(args.run_dir) / "summary.json").is_file() and args.out is None \
+    if is_scan_dir(args.run_dir) and not (Path(args.run_dir) / "summary.json").is_file() \
             and args.fmt in ("html", "md", "json"):
         from ..reports.card import write_card
 
-        write_card(args.run_dir)  # a scan folder's report is its card
-        print(Path(args.run_dir) / {"html": "card.html", "md": "card.md", "json": "card.json"}[args.fmt])
+        write_card(args.run_dir)  # a scan folder's report is its card (card.html, card.md, card.json)
+        written = Path(args.run_dir) / {"html": "card.html", "md": "card.md", "json": "card.json"}[args.fmt]
+        if args.out == "-":
+            sys.stdout.write(written.read_text(encoding="utf-8"))
+        elif args.out:
+            print(write_text(args.out, written.read_text(encoding="utf-8")))
+        else:
+            print(written)
         return 0
     if args.policy and args.fmt != "junit":
         raise UsageError("--policy applies to --format junit only (use `robust gate` to check a policy)")

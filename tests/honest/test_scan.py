@@ -180,3 +180,11 @@ def test_card_in_chromium(scan_dir: Path, tmp_path: Path) -> None:
     assert width == 1280
     assert result.script_result == [(scan_dir / name / "report.html").resolve().as_uri()
                                     for name in ("bias", "noise", "options", "rewrite", "verify")]
+
+
+def test_report_of_a_scan_folder_is_its_card(scan_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(scan_dir), "--format", "md", "--out", "-"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("### Robustness card: random:1 on medqa (10 items)")
+    assert main(["report", str(scan_dir), "--format", "junit", "--out", "-"]) == 0
+    assert "options/" in capsys.readouterr().out  # junit over every family's rows
