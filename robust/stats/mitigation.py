@@ -95,6 +95,10 @@ def mitigation_verdict(effects: Sequence[dict[str, Any]], alpha: float = 0.05) -
                      f"comparisons: " + "; ".join(describe(e) for e in helped))
     if hurt:
         parts.append(f"mitigation lowered accuracy in {len(hurt)}: " + "; ".join(describe(e) for e in hurt))
+    if not parts and all(e["helped"] == 0 and e["hurt"] == 0 for e in measured):
+        return (f"No mitigation changed a single answer: with and without each mitigation the model answered "
+                f"every item the same ({len(measured)} comparisons) — its answers do not depend on the mitigation "
+                "text (a model that reads no instruction or examples, such as minilm, cannot show an effect).")
     if not parts:
         best = max(measured, key=lambda e: e["difference"])
         return (f"No mitigation changed accuracy significantly against the unmitigated bias on the same items "

@@ -75,7 +75,8 @@ def test_console_prints_the_comparison(tmp_path: Path, capsys: pytest.CaptureFix
                  str(tmp_path / "s.sqlite")]) == 0
     out = capsys.readouterr().out
     assert "Mitigation vs none, same items (paired)" in out
-    assert "with − without (pts)" in out and "No mitigation changed accuracy significantly" in out
+    # constant:A answers A whatever the prompt says: the words must say exactly that
+    assert "with − without (pts)" in out and "No mitigation changed a single answer" in out
 
 
 def test_single_mitigation_keeps_its_old_meaning() -> None:
