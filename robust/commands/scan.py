@@ -48,13 +48,14 @@ def run(args: argparse.Namespace) -> int:
     from ..models.options import model_options
     from ..run.scan import ScanConfig, execute_scan
     from ._console import progress_factory
+    from .attack import image_options_from_args
 
     attacks = [a.strip() for a in args.attacks.split(",") if a.strip()] if args.attacks else None
     config = ScanConfig(
         bench=args.bench, model=args.model, data=args.data, mapping=parse_mapping(args.mapping), limit=args.limit,
         seed=args.seed, out=args.out, store=args.store, model_options=model_options(args), attacks=attacks,
         attack_options=parse_settings(args.settings, args.mitigation), noise_floor=args.noise_floor,
-        command=["robust", *getattr(args, "argv", sys.argv[1:])])
+        command=["robust", *getattr(args, "argv", sys.argv[1:])], images=image_options_from_args(args))
     notify = None if args.quiet else (lambda message: print(message, file=sys.stderr))
     scan = execute_scan(config, progress=progress_factory(args.quiet), notify=notify)
     if args.quiet:

@@ -39,6 +39,7 @@ class ScanConfig:
     attack_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     noise_floor: int = 0
     command: Sequence[str] = field(default_factory=lambda: list(sys.argv))
+    images: Any = None  # robust.imaging ImageOptions (--images, --slice, --pixel-limit), as for `robust attack`
 
 
 @dataclass
@@ -159,7 +160,8 @@ def execute_scan(config: ScanConfig, *, model: Any = None, progress: Callable[[s
     from .experiment import RunConfig, _write_json, execute, file_sha256, make_run_dir, versions
 
     started = time.time()
-    items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit)
+    items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit,
+                                           images=config.images)
     if bundled and notify is not None:
         notify(f"Using the bundled {config.bench} sample ({len(items)} original vignettes, not the real benchmark): "
                f"{data_path}. Pass --data PATH for the real file.")
@@ -186,7 +188,7 @@ def execute_scan(config: ScanConfig, *, model: Any = None, progress: Callable[[s
                 bench=config.bench, attack=name, model=config.model, data=config.data, mapping=config.mapping,
                 limit=config.limit, seed=config.seed, out=str(out_dir / name), store=config.store,
                 model_options=config.model_options, attack_options=dict(attack.options()),
-                noise_floor=config.noise_floor, command=list(config.command))
+                noise_floor=config.noise_floor, command=list(config.command), images=config.images)
             try:
                 runs[name] = execute(run_config, attack=attack, model=model, progress=progress)
             except BaseException:
