@@ -140,9 +140,11 @@ def _verdict(rows: list[Mapping[str, Any]], attack: str, alpha: float = 0.05) ->
             sentence += f"; {others} more of {len(measured)} perturbations also lowered accuracy significantly"
         return sentence + "."
     worst = min(measured, key=lambda r: float(r["delta"]))
+    largest = "the largest drop was" if float(worst["delta"]) < 0 else \
+        "no perturbation lowered accuracy at all; the smallest change was"
     sentence = (
         f"No significant drop at α = {alpha:g} across {len(measured)} perturbation"
-        f"{'s' if len(measured) != 1 else ''} of the {attack} attack; the largest was {pts(worst['delta'])} "
+        f"{'s' if len(measured) != 1 else ''} of the {attack} attack; {largest} {pts(worst['delta'])} "
         f"points under {cell_label(worst)} (95% CI {pts(worst['ci_low'])} to {pts(worst['ci_high'])})"
     )
     if gains:

@@ -191,6 +191,19 @@ def execute_scan(config: ScanConfig, *, model: Any = None, progress: Callable[[s
                 noise_floor=config.noise_floor, command=list(config.command), images=config.images)
             try:
                 runs[name] = execute(run_config, attack=attack, model=model, progress=progress)
+            except UsageError as exc:
+                if config.attacks:  # named by the user: its failure is the scan's
+                    entry["status"] = record["status"] = "failed"
+                    _write_json(out_dir / "scan.json", record)
+                    raise
+                # found out only while running (e.g. no image pairs to mine): left out, with why
+                entry["status"] = "skipped"
+                record["skipped"].append({"name": name, "reason": str(exc)})
+                skipped[name] = str(exc)
+                if notify is not None:
+                    notify(f"{name}: left out of the scan: {exc}")
+                _write_json(out_dir / "scan.json", record)
+                continue
             except BaseException:
                 entry["status"] = "failed"
                 record["status"] = "failed"

@@ -70,3 +70,12 @@ def test_guesser_note_lists_every_perturbation_whole() -> None:
            "(19.0%, chance 20.0%):" in note
     assert "recency" not in note  # far below chance is not guessing: the bias pulls it to the wrong option
     assert fmt.names(["a"]) == "a" and fmt.names(["a", "b", "c"]) == "a, b and c"
+
+
+def test_no_drop_verdict_never_calls_a_gain_the_largest_drop() -> None:
+    base = {"attack": "verify", "severity": 0, "p_adjusted": 0.5, "accuracy_clean": 0.5, "correction": "holm"}
+    gain = [dict(base, perturbation="negated", delta=0.25, ci_low=-0.25, ci_high=0.75, accuracy_perturbed=0.75)]
+    sentence = fmt.verdict(gain, "verify")
+    assert "no perturbation lowered accuracy at all; the smallest change was +25.0 points under negated" in sentence
+    drop = [dict(base, perturbation="negated", delta=-0.1, ci_low=-0.3, ci_high=0.1, accuracy_perturbed=0.4)]
+    assert "the largest drop was −10.0 points under negated" in fmt.verdict(drop, "verify")

@@ -192,3 +192,31 @@ def test_report_of_a_scan_folder_is_its_card(scan_dir: Path, capsys: pytest.Capt
     assert out.startswith("### Robustness card: random:1 on medqa (10 items)")
     assert main(["report", str(scan_dir), "--format", "junit", "--out", "-"]) == 0
     assert "options/" in capsys.readouterr().out  # junit over every family's rows
+
+
+class _FindsNothing(Attack):
+    """Passes its check but finds, while running, that it has nothing to do (as pair mining can)."""
+
+    name: ClassVar[str] = "finds_nothing"
+
+    def variants(self, items: Sequence[Item], *, seed: int) -> list[Variant]:
+        raise UsageError("nothing to probe on this bench")
+
+
+def test_family_that_finds_nothing_while_running_is_left_out_with_why(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    from robust.run.scan import execute_scan
+
+    kept = {name: entry for name, entry in ATTACKS._entries.items() if name == "bias"}
+    monkeypatch.setattr(ATTACKS, "_entries", kept)
+    ATTACKS.add("finds_nothing", f"{__name__}:_FindsNothing", "test double")
+    scan = execute_scan(ScanConfig(model="random", limit=4, out=str(tmp_path / "s"), store=str(tmp_path / "db"),
+                                   attack_options={"bias": {"biases": "recency"}}))
+    assert list(scan.runs) == ["bias"]
+    assert scan.skipped == {"finds_nothing": "nothing to probe on this bench"}
+    card = json.loads((tmp_path / "s" / "card.json").read_text())
+    assert [f["attack"] for f in card["families"]] == ["bias"]
+    assert card["skipped"] == [{"name": "finds_nothing", "reason": "nothing to probe on this bench"}]
+    with pytest.raises(UsageError, match="nothing to probe"):  # named: its failure is the scan's
+        execute_scan(ScanConfig(model="random", limit=4, out=str(tmp_path / "t"), store=str(tmp_path / "db"),
+                                attacks=["finds_nothing"]))
