@@ -55,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
         bench=args.bench, model=args.model, data=args.data, mapping=parse_mapping(args.mapping), limit=args.limit,
         seed=args.seed, out=args.out, store=args.store, model_options=model_options(args), attacks=attacks,
         attack_options=parse_settings(args.settings, args.mitigation), noise_floor=args.noise_floor,
-        command=["robust", *getattr(args, "argv", sys.argv[1:])], images=image_options_from_args(args))
+        command=["robust", *getattr(args, "argv", sys.argv[1:])], images=image_options_from_args(args),
+        size=args.size, executor=getattr(args, "executor", "local"), ray_address=getattr(args, "ray_address", None),
+        workers=getattr(args, "workers", None))
     notify = None if args.quiet else (lambda message: print(message, file=sys.stderr))
     scan = execute_scan(config, progress=progress_factory(args.quiet), notify=notify)
     if args.quiet:

@@ -26,7 +26,7 @@ SCAN_SCHEMA_VERSION = 1
 @dataclass
 class ScanConfig:
     bench: str = "medqa"
-    model: str = "minilm"
+    model: str | None = None  # None: the run's default for the bench (minilm for text, phantom-reader for images)
     data: str | None = None
     mapping: Mapping[str, str] | None = None
     limit: int | None = None
@@ -40,6 +40,10 @@ class ScanConfig:
     noise_floor: int = 0
     command: Sequence[str] = field(default_factory=lambda: list(sys.argv))
     images: Any = None  # robust.imaging ImageOptions (--images, --slice, --pixel-limit), as for `robust attack`
+    size: int | None = None  # generated benches: how many items
+    executor: str = "local"
+    ray_address: str | None = None
+    workers: int | None = None
 
 
 @dataclass
@@ -157,16 +161,21 @@ def execute_scan(config: ScanConfig, *, model: Any = None, progress: Callable[[s
     """Run every applicable attack into ``out/<attack>/`` over one store; write scan.json and the card."""
     from ..benches import load_bench
     from ..models import load_model
-    from .experiment import RunConfig, _write_json, execute, file_sha256, make_run_dir, versions
+    from .experiment import RunConfig, _write_json, default_model, execute, file_sha256, make_run_dir, versions
 
     started = time.time()
     items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit,
-                                           images=config.images)
+                                           images=config.images, size=config.size)
     if bundled and notify is not None:
         notify(f"Using the bundled {config.bench} sample ({len(items)} original vignettes, not the real benchmark): "
                f"{data_path}. Pass --data PATH for the real file.")
     owns_model = model is None
-    model = model or load_model(config.model, **dict(config.model_options))
+    spec = config.model
+    if model is None and spec is None:
+        spec, why = default_model(items)
+        if notify is not None:
+            notify(f"No --model given: using {spec} ({why}).")
+    model = model or load_model(str(spec), **dict(config.model_options))
     out_dir = make_run_dir(config.out, config.bench, "scan")
     try:
         chosen, skipped = plan(config, items, model)
@@ -185,10 +194,11 @@ def execute_scan(config: ScanConfig, *, model: Any = None, progress: Callable[[s
         runs: dict[str, Any] = {}
         for entry, (name, attack) in zip(record["attacks"], chosen):
             run_config = RunConfig(
-                bench=config.bench, attack=name, model=config.model, data=config.data, mapping=config.mapping,
+                bench=config.bench, attack=name, model=model.spec, data=config.data, mapping=config.mapping,
                 limit=config.limit, seed=config.seed, out=str(out_dir / name), store=config.store,
                 model_options=config.model_options, attack_options=dict(attack.options()),
-                noise_floor=config.noise_floor, command=list(config.command), images=config.images)
+                noise_floor=config.noise_floor, command=list(config.command), images=config.images,
+                size=config.size, executor=config.executor, ray_address=config.ray_address, workers=config.workers)
             try:
                 runs[name] = execute(run_config, attack=attack, model=model, progress=progress)
             except UsageError as exc:
