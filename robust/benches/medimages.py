@@ -8,11 +8,11 @@ list picks a subset. Images stay where their packages installed them and load la
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from ..errors import InputError
+from ._io import read_json
 from ..items import Item
 
 DATA = Path(__file__).parent / "data"
@@ -21,12 +21,7 @@ QUESTION = "Which imaging modality produced this image?"
 
 
 def read_sample_list(path: Path) -> list[str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", path=path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not a medimages list (JSON object expected): {exc}", path=path) from None
+    data = read_json(path)  # one reader for every bench file: missing, empty, non-UTF-8, bad JSON
     if not isinstance(data, dict) or data.get("bench") != "medimages":
         raise InputError("expected {\"bench\": \"medimages\", \"samples\": [...]}", path=path, field="bench")
     names = data.get("samples")

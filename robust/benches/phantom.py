@@ -22,12 +22,12 @@ Ground truth rides in ``Item.meta`` (the contract probes rely on): ``modality`` 
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from ..errors import InputError
+from ._io import read_json
 from ..imaging.refs import GeneratedImage
 from ..items import Item
 from ..seeding import rng_for
@@ -67,12 +67,7 @@ POSITION_PHRASE = {"left": "on the left side", "right": "on the right side", "up
 
 def read_recipe(path: Path) -> dict[str, int]:
     """The recipe file: ``{"bench": "phantom-vqa", "generator_version": 1, "seed": S, "size": N}``."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("file not found", path=path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not a phantom-vqa recipe (JSON object expected): {exc}", path=path) from None
+    data = read_json(path)  # one reader for every bench file: missing, empty, non-UTF-8, bad JSON
     if not isinstance(data, dict):
         raise InputError("not a phantom-vqa recipe (JSON object expected)", path=path)
     if data.get("bench") != "phantom-vqa":
