@@ -5,7 +5,8 @@
   N items (8 variants each), end to end through the CLI: cold store (goal >= 2,000 variants/s) and
   fully cached (goal >= 10,000/s); peak memory (max RSS) of each, and the size of results.jsonl
   beside results.parquet.
-* Peak memory of a 100,000-variant text run (12,500 items x 8).
+* Peak memory of a 100,000-variant text run (12,500 items x 8) beside one a tenth of its size, and
+  of a 10,000-image degrade run (phantom-vqa, 60,000 variants).
 * The store's group commit against one transaction per answer (answers/s).
 * Against a local OpenAI-compatible server with 50 ms latency, 64 and 256 in flight: time to first
   result and total for the runner (store included), as a ratio to the ideal (n x latency /
@@ -118,12 +119,29 @@ def overhead(folder: Path, n_items: int) -> None:
 
 
 def memory_100k(folder: Path, n_items: int) -> None:
-    data = write_bench(folder / "bench100k.jsonl", n_items)
-    wall, peak = measure(robust("attack", "--bench", "medqa", "--data", str(data), "--model", "constant:A",
-                                "--attack", "bias", "--quiet", "--store", str(folder / "s100k.sqlite"),
-                                "--out", str(folder / "r100k")))
-    row(f"peak memory, {n_items * 8:,}-variant text run (cold)", f"{peak:,.0f} MiB",
-        f"{n_items * 8 / wall:,.0f} variants/s")
+    """Peak memory of a cold text run at a tenth of the size and at full size: the slope is what
+    each further variant costs (variants are made, asked and written a chunk at a time)."""
+    peaks = {}
+    for size in (n_items // 10, n_items):
+        data = write_bench(folder / f"bench-{size}.jsonl", size)
+        wall, peaks[size] = measure(robust("attack", "--bench", "medqa", "--data", str(data), "--model", "constant:A",
+                                           "--attack", "bias", "--quiet", "--store", str(folder / f"m{size}.sqlite"),
+                                           "--out", str(folder / f"m{size}")))
+        row(f"peak memory, {size * 8:,}-variant text run (cold)", f"{peaks[size]:,.0f} MiB",
+            f"{size * 8 / wall:,.0f} variants/s")
+    small, large = n_items // 10, n_items
+    slope = (peaks[large] - peaks[small]) * 1024 / ((large - small) * 8) * 1000
+    row("  growth per 1,000 further variants", f"{slope / 1024:,.2f} MiB", "the bench itself and the statistics' frame")
+
+
+def memory_degrade(folder: Path, n_images: int) -> None:
+    """Peak memory of a degrade run over ``n_images`` generated images (3 questions each, clean and
+    Gaussian noise at level 2) with an instant model: pixels are made per request and dropped."""
+    wall, peak = measure(robust("attack", "--bench", "phantom-vqa", "--size", str(3 * n_images), "--attack", "degrade",
+                                "--types", "gaussian_noise", "--severities", "2", "--model", "constant:A", "--quiet",
+                                "--store", str(folder / "degrade.sqlite"), "--out", str(folder / "degrade")), "degrade")
+    row(f"peak memory, {n_images:,}-image degrade run ({6 * n_images:,} variants)", f"{peak:,.0f} MiB",
+        f"{wall:,.0f} s; {6 * n_images / CPU['degrade']:,.0f} variants per CPU-second")
 
 
 def group_commit(folder: Path, n: int) -> None:
@@ -201,8 +219,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1,000 items, 2,000 requests: a few minutes")
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="where to write the table")
     args = parser.parse_args()
-    n_items, n_memory, n_requests, n_commit, n_ray = \
-        (1000, 1500, 2000, 5000, 250) if args.quick else (10_000, 12_500, 10_000, 20_000, 2500)
+    n_items, n_memory, n_requests, n_commit, n_ray, n_images = \
+        (1000, 1500, 2000, 5000, 250, 200) if args.quick else (10_000, 12_500, 10_000, 20_000, 2500, 10_000)
     print(f"{'measure':<58} {'value':>30}  note")
     print("-" * 110)
     with tempfile.TemporaryDirectory() as name:
@@ -210,6 +228,7 @@ def main() -> None:
         cli_start()
         overhead(folder, n_items)
         memory_100k(folder, n_memory)
+        memory_degrade(folder, n_images)
         group_commit(folder, n_commit)
         openai(folder, n_requests)
         ray_vs_local(folder, n_ray)

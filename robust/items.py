@@ -64,7 +64,18 @@ class Item:
         return str(self.meta["open_answer"]) if self.is_open else self.options[self.answer]
 
     def replace(self, **changes: Any) -> "Item":
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` (a field-for-field copy: ``dataclasses.replace`` re-runs
+        ``__init__``, a tenth of a cached run's variant generation); the answer is re-checked
+        when what it depends on changes."""
+        unknown = changes.keys() - _ITEM_FIELDS
+        if unknown:
+            raise TypeError(f"Item has no field {sorted(unknown)[0]!r}")
+        new = object.__new__(Item)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        if changes.keys() & {"options", "answer", "meta"}:
+            new.__post_init__()
+        return new
 
     def prompt_payload(self) -> dict[str, Json]:
         """What a model sees, as plain JSON: the basis of the response-store request key."""
@@ -76,6 +87,9 @@ class Item:
             "examples": [dataclasses.asdict(e) | {"options": dict(e.options)} for e in self.examples],
             "images": [image_key(i) for i in self.images],
         }
+
+
+_ITEM_FIELDS = frozenset(f.name for f in dataclasses.fields(Item))
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import argparse
 from abc import ABC, abstractmethod
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 from ..errors import UsageError
 from ..items import Item, Prediction, Variant
 
 Evaluate = Callable[[Sequence[Variant]], list[Prediction]]
+Pairs = list[tuple[Variant, Prediction]]
+
+#: a streamed run asks and writes about this many variants at a time (memory stays flat)
+CHUNK_VARIANTS = 4096
+#: and generates variants for this many items at a time
+ITEM_SLICE = 256
 
 
 class Attack(ABC):
@@ -28,6 +34,12 @@ class Attack(ABC):
     unsummarized: ClassVar[frozenset[str]] = frozenset()
     #: many model calls per item (adaptive attacks): ``robust scan`` runs it only when named
     costly: ClassVar[bool] = False
+    #: an item's variants depend on that item and the seed alone (``variants`` of a slice of the
+    #: bench equals that slice of ``variants`` of the whole bench), so a run can generate, ask and
+    #: write them a slice at a time; attacks that pair or group items across the bench say False
+    per_item: ClassVar[bool] = False
+    #: results columns ``metrics`` reads beyond ``robust.run.results.ANALYSIS_COLUMNS``
+    result_columns: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -67,6 +79,35 @@ class Attack(ABC):
         per-position accuracy, group scores), computed from the results table. JSON-able."""
         return {}
 
-    def execute(self, items: Sequence[Item], evaluate: Evaluate, *, seed: int) -> list[tuple[Variant, Prediction]]:
+    def variant_slices(self, items: Sequence[Item], *, seed: int) -> Iterator[list[Variant]]:
+        """The variants a slice of items at a time (all at once unless ``per_item``)."""
+        if not self.per_item:
+            yield self.variants(items, seed=seed)
+            return
+        for start in range(0, len(items), ITEM_SLICE):
+            yield self.variants_of(items[start : start + ITEM_SLICE], pool=items, seed=seed)
+
+    def variants_of(self, items: Sequence[Item], *, pool: Sequence[Item], seed: int) -> list[Variant]:
+        """The variants of ``items``, a slice of the bench ``pool`` (for attacks that draw on the
+        rest of the bench, e.g. worked examples from other items)."""
+        return self.variants(items, seed=seed)
+
+    def execute_chunks(self, items: Sequence[Item], evaluate: Evaluate, *, seed: int) -> Iterator[Pairs]:
+        """(variant, prediction) pairs a chunk at a time, each asked as soon as it is generated,
+        so a run of any size holds one chunk of variants. Adaptive attacks, which override
+        ``execute``, come as one chunk."""
+        if not self.per_item or type(self).execute is not Attack.execute:
+            yield self.execute(items, evaluate, seed=seed)
+            return
+        chunk: list[Variant] = []
+        for part in self.variant_slices(items, seed=seed):
+            chunk.extend(part)
+            if len(chunk) >= CHUNK_VARIANTS:
+                yield list(zip(chunk, evaluate(chunk)))
+                chunk = []
+        if chunk:
+            yield list(zip(chunk, evaluate(chunk)))
+
+    def execute(self, items: Sequence[Item], evaluate: Evaluate, *, seed: int) -> Pairs:
         variants = self.variants(items, seed=seed)
         return list(zip(variants, evaluate(variants)))

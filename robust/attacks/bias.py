@@ -18,6 +18,7 @@ MITIGATIONS = ("none", "education", "one-shot", "few-shot")
 
 class BiasAttack(Attack):
     name: ClassVar[str] = "bias"
+    per_item = True
     summary: ClassVar[str] = "BiasMedQA: 7 cognitive biases pointing at a wrong option; mitigations"
 
     def __init__(self, biases: str | Sequence[str] | None = None, mitigation: str | Sequence[str] = "none",
@@ -88,11 +89,11 @@ class BiasAttack(Attack):
                                style=self.templates.style)
         return item.replace(question=question), key
 
-    def _examples(self, item: Item, pool: Sequence[Item], bias: str, seed: int,
+    def _examples(self, item: Item, pool: "_Pool", bias: str, seed: int,
                   mitigation: str) -> tuple[Example, ...]:
         if mitigation not in ("one-shot", "few-shot"):
             return ()
-        others = [o for o in pool if o.id != item.id]
+        others = pool.without(item.id)
         if not others:
             raise UsageError(f"--mitigation {mitigation} needs other items in the bench to draw examples from")
         rng = rng_for(seed, item.id, bias, 0, "examples")
@@ -110,7 +111,7 @@ class BiasAttack(Attack):
                                     note=self.templates.few_shot_note))
         return tuple(examples)
 
-    def _mitigate(self, item: Item, pool: Sequence[Item], bias: str | None, seed: int, mitigation: str) -> Item:
+    def _mitigate(self, item: Item, pool: "_Pool", bias: str | None, seed: int, mitigation: str) -> Item:
         if mitigation == "none":
             return item
         instruction = self.templates.instruction
@@ -120,18 +121,23 @@ class BiasAttack(Attack):
         return item.replace(instruction=instruction, examples=examples)
 
     def variants(self, items: Sequence[Item], *, seed: int) -> list[Variant]:
+        return self.variants_of(items, pool=items, seed=seed)
+
+    def variants_of(self, items: Sequence[Item], *, pool: Sequence[Item], seed: int) -> list[Variant]:
+        """Worked examples (one-/few-shot arms) come from the whole bench ``pool``."""
         self._seed = seed
+        bench = _Pool(pool)
         # one arm: the clean items get the arm's instruction too (as before); several arms: every arm is
         # compared with the plain clean items, and with its unmitigated bias
         clean_mitigation = "none" if self.armed else self.mitigation
         out: list[Variant] = []
         for item in items:
-            out.append(Variant(item=self._mitigate(item, items, None, seed, clean_mitigation), source_id=item.id,
+            out.append(Variant(item=self._mitigate(item, bench, None, seed, clean_mitigation), source_id=item.id,
                                attack=self.name, perturbation="clean", params={"mitigation": clean_mitigation}))
             for bias in self.biases:
                 biased_plain, key = self.biased_item(item, bias, seed)
                 for mitigation in self.arms if self.armed else [self.mitigation]:
-                    biased = self._mitigate(biased_plain, items, bias, seed, mitigation)
+                    biased = self._mitigate(biased_plain, bench, bias, seed, mitigation)
                     arm = "" if mitigation == "none" or not self.armed else f" with {mitigation} mitigation"
                     out.append(Variant(
                         item=biased, source_id=item.id, attack=self.name, perturbation=self.arm_name(bias, mitigation),
@@ -151,3 +157,29 @@ class BiasAttack(Attack):
                  for bias in self.biases for mitigation in self.arms if mitigation != "none"]
         effects = mitigation_effects(results, self.name, pairs, seed=self._seed)
         return {"mitigation_effects": effects, "verdict": mitigation_verdict(effects)}
+
+
+class _Pool:
+    """The bench that worked examples are drawn from, minus the item being asked: index ``i`` of
+    ``without(id)`` is the ``i``-th other item in bench order, found in O(1) instead of copying
+    the bench for every variant."""
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        self.items = items
+        self._positions: dict[str, int] | None = None
+
+    def without(self, item_id: str) -> "_Others":
+        if self._positions is None:
+            self._positions = {item.id: index for index, item in enumerate(self.items)}
+        return _Others(self.items, self._positions.get(item_id))
+
+
+class _Others:
+    def __init__(self, items: Sequence[Item], skip: int | None) -> None:
+        self.items, self.skip = items, skip
+
+    def __len__(self) -> int:
+        return len(self.items) - (self.skip is not None)
+
+    def __getitem__(self, index: int) -> Item:
+        return self.items[index + 1 if self.skip is not None and index >= self.skip else index]

@@ -60,6 +60,7 @@ def _stand_in(image: Any, kind: str, seed: int, item_id: str) -> GeneratedImage:
 
 class BlindAttack(Attack):
     name: ClassVar[str] = "blind"
+    result_columns = frozenset({"params"})
     summary: ClassVar[str] = "image questions asked with no image, a blank and a noise image: answerable blind?"
     # open questions (VQA-RAD, SLAKE) are asked blind too; they have no chance level, so only their
     # accuracy is reported. Closed ones still need two options or more (checked below).

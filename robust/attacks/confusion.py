@@ -72,6 +72,7 @@ def image_label(meta: Mapping[str, Any]) -> str:
 
 class ConfusionAttack(Attack):
     name: ClassVar[str] = "confusion"
+    result_columns = frozenset({"params", "probs"})
     summary: ClassVar[str] = "MediConfusion pairs: set accuracy, confusion rate (mines pairs when the bench has none)"
     requires: ClassVar[frozenset[str]] = frozenset({"options", "images"})
 

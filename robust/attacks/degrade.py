@@ -60,6 +60,7 @@ def item_modality(item: Item) -> str | None:
 
 class DegradeAttack(Attack):
     name: ClassVar[str] = "degrade"
+    per_item = True
     summary: ClassVar[str] = "MedQ-Deg image degradations (general, CT, MRI, pathology) at calibrated severity"
     requires: ClassVar[frozenset[str]] = frozenset({"images"})
 

@@ -209,6 +209,7 @@ class _Attempt:
 
 class MedFuzzAttack(Attack):
     name: ClassVar[str] = "medfuzz"
+    result_columns = frozenset({"params", "question"})
     summary: ClassVar[str] = "MedFuzz: adaptive multi-turn patient-characteristic attack with permutation-test controls"
     requires: ClassVar[frozenset[str]] = frozenset({"options"})
     unsummarized: ClassVar[frozenset[str]] = frozenset({"medfuzz_control"})

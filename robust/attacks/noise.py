@@ -16,6 +16,7 @@ from .base import Attack
 
 class NoiseAttack(Attack):
     name: ClassVar[str] = "noise"
+    per_item = True
     summary: ClassVar[str] = "keyboard typos, OCR confusions, char/word edits at severity 1-3; numbers kept"
 
     def __init__(self, kinds: str | Sequence[str] | None = None, severities: str | Sequence[int] | None = None) -> None:

@@ -33,6 +33,7 @@ def remap(item: Item, order: Sequence[str], keys: Sequence[str] | None = None) -
 
 class OptionsAttack(Attack):
     name: ClassVar[str] = "options"
+    per_item = True
     summary: ClassVar[str] = "option probes: shuffled order, letters relabelled 1-5, gold moved to each position"
 
     def __init__(self, probes: str | Sequence[str] | None = None) -> None:

@@ -156,6 +156,7 @@ def gather_images(items: Sequence[Item]) -> list[ImageTruth]:
 
 class ProbeAttack(Attack):
     name: ClassVar[str] = "probe"
+    result_columns = frozenset({"params"})
     summary: ClassVar[str] = "ProbMed hallucination probes from image metadata, scored pair-wise per image"
     requires: ClassVar[frozenset[str]] = frozenset({"images"})
 

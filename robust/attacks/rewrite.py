@@ -29,6 +29,7 @@ ALL_REWRITES = MEANING_PRESERVING + ANSWER_CHANGING
 
 class RewriteAttack(Attack):
     name: ClassVar[str] = "rewrite"
+    per_item = True
     summary: ClassVar[str] = "meaning-preserving clinical rewrites: units, abbreviations, distractor, reordering"
 
     def __init__(self, rewrites: str | Sequence[str] | None = None, answer_changing: bool = False,

@@ -31,6 +31,7 @@ TEMPLATE_VERSION = "1"
 
 class VerifyAttack(Attack):
     name: ClassVar[str] = "verify"
+    per_item = True
     summary: ClassVar[str] = "yes/no verification probes (gold / distractor / negated), ProbMed group scoring"
 
     def __init__(self, questions: str | Sequence[str] | None = None, distractors: str = "1") -> None:

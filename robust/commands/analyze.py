@@ -208,7 +208,11 @@ def run(args: argparse.Namespace) -> int:
         bundled=bundled, limit=args.limit, seed=args.seed, model=model, attack=attack, started=started,
         predictions=str(path), predictions_sha256=file_sha256(path))
     _write_json(out_dir / "config.json", config_record)
-    result = finish(config_record, items, pairs, counters, out_dir, started, attack)
+    from ..run.results import ResultsWriter
+
+    written = ResultsWriter(out_dir)
+    written.write(pairs)
+    result = finish(config_record, items, written, counters, out_dir, started, attack)
     if args.quiet:
         print(result.out_dir)
     else:

@@ -31,10 +31,13 @@ class Model(Protocol):
     def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]: ...
 
 
+#: canonical JSON (one encoder for every key: ``json.dumps`` with options builds one per call)
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
 def stable_hash(value: Any) -> str:
     """SHA-256 of canonical JSON: equal requests give equal keys on every machine."""
-    blob = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_canonical(value).encode("utf-8")).hexdigest()
 
 
 def fingerprint_hash(model: Model) -> str:

@@ -182,11 +182,32 @@ class _Thumbnails:
         return self._one(clean), self._one(perturbed)
 
 
+TEXTS = ("question", "params", "description")
+
+
+def _with_texts(chosen: Any, run_dir: Path | None) -> Any:
+    """The question, parameters and description of the chosen rows (and of their clean rows). A
+    run's own analysis frame leaves those texts on disk; they are read back for these rows only."""
+    if "question" in chosen.columns or run_dir is None or "variant_id" not in chosen.columns \
+            or "variant_id_clean" not in chosen.columns or not (run_dir / "results.parquet").is_file():
+        return chosen
+    from ..run.results import read_rows
+
+    ids = [*chosen["variant_id"].astype(str), *chosen["variant_id_clean"].astype(str)]
+    texts = read_rows(run_dir / "results.parquet", ids, columns=TEXTS).drop_duplicates("variant_id")
+    texts = texts.set_index("variant_id")
+    out = chosen.copy()
+    for column in TEXTS:
+        out[column] = chosen["variant_id"].map(texts[column]).to_numpy(dtype=object)
+        out[f"{column}_clean"] = chosen["variant_id_clean"].map(texts[column]).to_numpy(dtype=object)
+    return out
+
+
 def flipped_examples(results: Any, per_perturbation: int = 5, run_dir: Path | None = None) -> list[FlipExample]:
     """Up to ``per_perturbation`` flipped items for every (attack, perturbation, severity)."""
     if results is None or results.empty or per_perturbation <= 0:
         return []
-    needed = {"item_id", "attack", "perturbation", "severity", "correct", "question"}
+    needed = {"item_id", "attack", "perturbation", "severity", "correct"}
     if not needed.issubset(results.columns):
         return []
     frame = scored_rows(results)
@@ -203,7 +224,10 @@ def flipped_examples(results: Any, per_perturbation: int = 5, run_dir: Path | No
     )
     flipped = flipped.assign(_to_right=flipped["_correct"].astype(int), _key=variant_ids.astype(str).map(_order_key))
     flipped = flipped.sort_values(["attack", "perturbation", "severity", "_to_right", "_key"], kind="stable")
-    chosen = flipped.groupby(["attack", "perturbation", "severity"], sort=False).head(per_perturbation)
+    chosen = _with_texts(flipped.groupby(["attack", "perturbation", "severity"], sort=False).head(per_perturbation),
+                         run_dir)
+    if "question" not in chosen.columns:
+        return []
     rank = chosen.groupby(["attack", "perturbation", "severity"], sort=False).cumcount().to_numpy()
     # thumbnails go to each cell's first example, then second ... until the budget is spent
     with_image = set(sorted(range(len(chosen)), key=lambda i: (int(rank[i]), i))[:THUMBNAIL_PAIRS])

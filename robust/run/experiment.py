@@ -25,6 +25,7 @@ from .store import ResponseStore
 
 if TYPE_CHECKING:
     from ..imaging.resolve import ImageOptions
+    from .results import ResultsWriter
 
 
 @dataclass
@@ -55,12 +56,20 @@ class Run:
 
     config: RunConfig
     items: list[Item]
-    results: Any  # pandas.DataFrame, one row per item x variant
+    #: pandas.DataFrame, one row per item x variant, the columns the statistics use; ``table()``
+    #: reads every column (question, response and parameter texts too) from results.parquet
+    results: Any
     summary: Any  # pandas.DataFrame, one row per perturbation (robust.stats.summarize)
     summary_json: dict[str, Any]
     out_dir: Path
     counters: RunCounters
     config_record: dict[str, Any] = field(default_factory=dict)  # what config.json holds
+
+    def table(self, columns: Sequence[str] | None = None) -> Any:
+        """The whole results table from results.parquet (every column unless ``columns`` are named)."""
+        import pandas as pd
+
+        return pd.read_parquet(self.out_dir / "results.parquet", columns=list(columns) if columns else None)
 
     def report(self, path: str | Path | None = None) -> Path:
         from ..reports import write_report
@@ -198,6 +207,9 @@ def execute(
     _write_json(out_dir / "config.json", config_record)
     counters = RunCounters()
     executor = None
+    from .results import ResultsWriter
+
+    writer = ResultsWriter(out_dir)
     try:
         store = ResponseStore(config.store)
         try:
@@ -212,22 +224,25 @@ def execute(
             with progress(f"{attack.name} × {model.spec}") if progress is not None else contextlib.nullcontext() as bar:
                 if bar is not None:
                     runner.on_progress, runner.on_total = bar.advance, bar.add_total
-                pairs = attack.execute(items, runner.evaluate, seed=config.seed)
-                if config.noise_floor > 0:
-                    pairs = pairs + clean_repeats(pairs, runner.evaluate, config.noise_floor)
+                # a chunk at a time: generated, asked, written, dropped (memory does not grow with the run)
+                for pairs in attack.execute_chunks(items, runner.evaluate, seed=config.seed):
+                    if config.noise_floor > 0:
+                        pairs = pairs + clean_repeats(pairs, runner.evaluate, config.noise_floor)
+                    writer.write(pairs)
         finally:
             store.close()
             if executor is not None:
                 executor.close()
     except BaseException as exc:
         # Answers are already in the store; the folder says the run did not finish and how far it got.
+        writer.abort()
         mark_failed(out_dir, config_record, exc, counters)
         raise
     finally:
         close = getattr(model, "close", None)
         if owns_model and callable(close):
             close()
-    return finish(config_record, items, pairs, counters, out_dir, started, attack, config)
+    return finish(config_record, items, writer, counters, out_dir, started, attack, config)
 
 
 def check_flags(config: RunConfig) -> None:
@@ -284,28 +299,29 @@ def clean_repeats(pairs: Sequence[tuple[Variant, Prediction]], evaluate: Callabl
     return list(zip(variants, evaluate(variants)))
 
 
-def finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tuple[Variant, Prediction]],
+def finish(config_record: dict[str, Any], items: list[Item], written: "ResultsWriter",
            counters: RunCounters, out_dir: Path, started: float, attack: Attack,
            config: RunConfig | None = None) -> Run:
-    """Write results first (so they survive any later failure), then the summary and report, and
-    only then, atomically, ``status: complete`` in config.json: a folder that says complete has
-    every file. Any failure on the way leaves ``failed`` with the reason."""
+    """Results first (``written`` holds every row; closing it puts the files in place, so they
+    survive any later failure), then the summary and report, and only then, atomically,
+    ``status: complete`` in config.json: a folder that says complete has every file. Any failure
+    on the way leaves ``failed`` with the reason."""
     try:
-        return _finish(config_record, items, pairs, counters, out_dir, started, attack, config)
+        return _finish(config_record, items, written, counters, out_dir, started, attack, config)
     except BaseException as exc:
+        written.abort()
         mark_failed(out_dir, config_record, exc, counters)
         raise
 
 
-def _finish(config_record: dict[str, Any], items: list[Item], pairs: Sequence[tuple[Variant, Prediction]],
+def _finish(config_record: dict[str, Any], items: list[Item], written: "ResultsWriter",
             counters: RunCounters, out_dir: Path, started: float, attack: Attack,
             config: RunConfig | None = None) -> Run:
     from ..stats.summary import build_summary
-    from .results import results_frame, write_answers_jsonl
+    from .results import read_results
 
-    frame = results_frame(pairs)
-    frame.to_parquet(out_dir / "results.parquet", index=False)
-    write_answers_jsonl(frame, out_dir / "results.jsonl")
+    written.close()
+    frame = read_results(written.parquet_path, extra=attack.result_columns)
     compared = frame[~frame["perturbation"].isin(attack.unsummarized)] if attack.unsummarized else frame
     full = build_summary(compared, seed=int(config_record["seed"]))
     summary = _in_attack_order(full.cells, attack.perturbation_names())
@@ -390,10 +406,6 @@ def _with_warnings(document: dict[str, Any]) -> dict[str, Any]:
                             fmt.guesser_note(document.get("perturbations") or [])) if w]
     head = {"schema_version": document["schema_version"], "warnings": warnings}
     return head | {k: v for k, v in document.items() if k != "schema_version"}
-
-
-def _unused() -> None:  # placeholder removed below
-    return None  # type: ignore[no-any-return]  # NaN -> null, numpy -> Python
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
