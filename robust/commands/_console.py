@@ -19,12 +19,18 @@ class _Bar:
         total = self._progress.tasks[0].total or 0
         self._progress.update(self._task, total=total + n)
 
+    def describe(self, text: str) -> None:
+        self._progress.update(self._task, description=text)
+
 
 class _NoBar:
     def advance(self, n: int) -> None:
         pass
 
     def add_total(self, n: int) -> None:
+        pass
+
+    def describe(self, text: str) -> None:
         pass
 
 

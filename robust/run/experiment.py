@@ -221,13 +221,15 @@ def execute(
             executor = make_executor(config.executor, recipe=recipe, address=config.ray_address,
                                      workers=config.workers)
             runner = Runner(model, store, counters=counters, executor=executor)
-            with progress(f"{attack.name} × {model.spec}") if progress is not None else contextlib.nullcontext() as bar:
+            label = f"{attack.name} × {model.spec}"
+            with progress(label) if progress is not None else contextlib.nullcontext() as bar:
                 if bar is not None:
                     runner.on_progress, runner.on_total = bar.advance, bar.add_total
+                evaluate = _labelled(runner.evaluate, getattr(bar, "describe", None), label, len(items))
                 # a chunk at a time: generated, asked, written, dropped (memory does not grow with the run)
-                for pairs in attack.execute_chunks(items, runner.evaluate, seed=config.seed):
+                for pairs in attack.execute_chunks(items, evaluate, seed=config.seed):
                     if config.noise_floor > 0:
-                        pairs = pairs + clean_repeats(pairs, runner.evaluate, config.noise_floor)
+                        pairs = pairs + clean_repeats(pairs, evaluate, config.noise_floor)
                     writer.write(pairs)
         finally:
             store.close()
@@ -243,6 +245,22 @@ def execute(
         if owns_model and callable(close):
             close()
     return finish(config_record, items, writer, counters, out_dir, started, attack, config)
+
+
+def _labelled(evaluate: Callable[[Sequence[Variant]], list[Prediction]], describe: Any, label: str,
+              n_items: int) -> Callable[[Sequence[Variant]], list[Prediction]]:
+    """``evaluate`` that first names, on the progress bar, how many items have been asked about
+    so far: the bar's own count is of variants, whose total grows chunk by chunk."""
+    if not callable(describe):
+        return evaluate
+    seen: set[str] = set()
+
+    def labelled(variants: Sequence[Variant]) -> list[Prediction]:
+        seen.update(v.source_id for v in variants)
+        describe(f"{label} · items {len(seen):,} of {n_items:,}")
+        return evaluate(variants)
+
+    return labelled
 
 
 def check_flags(config: RunConfig) -> None:
