@@ -49,7 +49,7 @@ from robust.stats.power import minimal_detectable_effect
 from robust.stats.trend import severity_trends_from_frame
 
 _DK_RESAMPLES = 1_000  # the flag only needs one 2.5 %/97.5 % quantile; caps cost on big runs
-_DK_CACHE_ELEMENTS = 10_000_000  # share one (resamples x items) index matrix up to ~80 MB
+_DK_CACHE_ELEMENTS = 2_000_000  # share one (resamples x items) index matrix up to ~16 MB; larger runs draw in chunks
 
 
 def _known(values: NDArray[np.float64]) -> NDArray[np.bool_]:
