@@ -228,6 +228,9 @@ class OpenAICompatible(BaseModel):
         session = await self._get_session()
         timeout = aiohttp.ClientTimeout(total=min(self.timeout, 20.0))
         served: list[str] = []
+        # with log-probabilities wanted (the default) the probe is sent whatever GET /models says,
+        # so both go out together: the check costs one round trip, not two
+        early = asyncio.ensure_future(self._probe(session, timeout, with_logprobs=True)) if self.logprobs else None
         try:
             async with session.get(f"{self.base_url}/models", timeout=timeout) as response:
                 if response.status in (401, 403):
@@ -240,32 +243,42 @@ class OpenAICompatible(BaseModel):
                         served = []
                     if self.model in served and not self.logprobs:
                         return
-            probe = self._probe_payload(with_logprobs=self.logprobs > 0)
-            async with session.post(self._endpoint(), json=probe, timeout=timeout) as response:
-                if response.status == 200 or response.status in RETRY_STATUSES:
+            status, detail = await (early or self._probe(session, timeout, with_logprobs=self.logprobs > 0))
+            if status == 200 or status in RETRY_STATUSES:
+                return
+            if status in (400, 422) and self.logprobs:
+                retry, _ = await self._probe(session, timeout, with_logprobs=False)
+                if retry == 200 or retry in RETRY_STATUSES:
+                    if not self._logprobs_auto:
+                        raise UsageError(f"{self.shown_url} rejects log-probabilities ({detail}); "
+                                         "drop --logprobs (or use --samples for vote confidence)")
+                    self.logprobs = 0  # auto: this server has none; answers come without probabilities
+                    self._send_logprobs = False
                     return
-                detail = _error_detail(await response.text())
-            if response.status in (400, 422) and self.logprobs:
-                async with session.post(self._endpoint(), json=self._probe_payload(with_logprobs=False),
-                                        timeout=timeout) as retry:
-                    if retry.status == 200 or retry.status in RETRY_STATUSES:
-                        if not self._logprobs_auto:
-                            raise UsageError(f"{self.shown_url} rejects log-probabilities ({detail}); "
-                                             "drop --logprobs (or use --samples for vote confidence)")
-                        self.logprobs = 0  # auto: this server has none; answers come without probabilities
-                        self._send_logprobs = False
-                        return
-            if response.status in (401, 403):
-                raise UsageError(f"{self.shown_url} refused the request (HTTP {response.status}): {self._key_hint()}")
+            if status in (401, 403):
+                raise UsageError(f"{self.shown_url} refused the request (HTTP {status}): {self._key_hint()}")
             listed = f"; it serves: {', '.join(served[:8])}" if served else ""
             raise UsageError(self._scrub(f"model '{self.model}' is not usable at {self.shown_url} "
-                                         f"(HTTP {response.status}: {detail}){listed}"))
+                                         f"(HTTP {status}: {detail}){listed}"))
         except aiohttp.ClientError as exc:
             raise UsageError(self._scrub(f"cannot reach {self.shown_url} ({type(exc).__name__}: {exc}); "
                                          "is the server running? (--base-url)")) from None
         except TimeoutError:
             raise UsageError(f"cannot reach {self.shown_url}: no answer within {min(self.timeout, 20.0):g} s "
                              "(--base-url, --timeout)") from None
+        finally:
+            if early is not None and not early.done():
+                early.cancel()
+            elif early is not None and not early.cancelled():
+                early.exception()  # the GET's failure is the one reported; this one is seen, not lost
+
+    async def _probe(self, session: Any, timeout: Any, *, with_logprobs: bool) -> tuple[int, str]:
+        """One 1-token request: its HTTP status and, unless 200, the server's error detail."""
+        async with session.post(self._endpoint(), json=self._probe_payload(with_logprobs=with_logprobs),
+                                timeout=timeout) as response:
+            if response.status == 200:
+                return 200, ""
+            return response.status, _error_detail(await response.text())
 
     def _probe_payload(self, *, with_logprobs: bool) -> dict[str, Any]:
         payload: dict[str, Any] = {"model": self.model, "max_tokens": 1, "temperature": 0}

@@ -40,6 +40,8 @@ class Behaviour:
     support_n: bool = True
     reply: str = "{letter}"  # how the answer is phrased
     reject_logprobs: bool = False
+    #: how long GET /models takes (pre-flight ordering tests)
+    models_latency: float = 0.0
 
 
 class FakeOpenAI:
@@ -51,6 +53,8 @@ class FakeOpenAI:
         self.per_question: Counter[str] = Counter()
         self.payloads: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        #: the order pre-flight requests were seen in: "models:start", "models:end", "probe"
+        self.events: list[str] = []
         self.keep_payloads = True
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -66,6 +70,7 @@ class FakeOpenAI:
         self.per_question.clear()
         self.payloads.clear()
         self.headers.clear()
+        self.events.clear()
 
     @property
     def url(self) -> str:
@@ -139,6 +144,7 @@ class FakeOpenAI:
             return web.json_response({"error": {"message": "logprobs are not supported"}}, status=400)
         question = self.question_of(payload)
         if question == "ping":  # a pre-flight probe: answered, never counted or scripted
+            self.events.append("probe")
             return web.json_response(self._completion(payload, chat))
         self.requests += 1
         self.per_question[question] += 1
@@ -174,6 +180,10 @@ class FakeOpenAI:
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
         self.http_requests += 1
+        self.events.append("models:start")
+        if self.behaviour.models_latency:
+            await asyncio.sleep(self.behaviour.models_latency)
+        self.events.append("models:end")
         if not self.behaviour.models_endpoint:
             return web.json_response({"error": "not found"}, status=404)
         if self.behaviour.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.behaviour.api_key}":

@@ -206,6 +206,17 @@ def test_log_probabilities_are_on_by_default_where_the_server_supports_them(serv
         list(model(server, logprobs=3).predict(items(1)))  # asked for explicitly: said before any answer
 
 
+def test_the_preflight_probe_goes_out_beside_get_models_so_the_check_costs_one_round_trip(
+        server: FakeOpenAI) -> None:
+    server.behaviour.models_latency = 0.3  # a slow model list: the probe is answered while it is served
+    model(server).prepare()
+    assert sorted(server.events) == ["models:end", "models:start", "probe"]
+    assert server.events.index("probe") < server.events.index("models:end")
+    server.reset()
+    model(server, logprobs=0).prepare()  # nothing to probe: a listed model needs GET /models only
+    assert server.events == ["models:start", "models:end"] and server.http_requests == 1
+
+
 def test_answer_token_is_found_past_an_article_and_spellings_are_summed() -> None:
     tokens = [("A", {"A": -0.1}), (" patient", {" patient": -0.1}), (" B", {" B": np.log(0.6), "B": np.log(0.1),
                                                                             " C": np.log(0.3)})]
