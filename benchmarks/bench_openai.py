@@ -14,7 +14,15 @@ then, for 1, 16, 64 and 256 requests in flight, measures requests per second of:
 
 Ideal = concurrency / latency. Goal: robust >= 0.9 of ideal at 64 in flight.
 
+``--scale`` measures instead what a run sees, cold (a new client, its pool opened inside the
+timing): time to the first answer and in total for N requests (default 10,000) at 64 and 256 in
+flight, for ``robust`` (the adapter, its pre-flight included), ``+store`` (``Runner.evaluate``
+with a SQLite store: hashing, claims, storing each answer) and ``aiohttp`` — the floor, shaped
+like the adapter (a pool of workers, each request's prompt rendered as it is sent, so both do the
+same work); with the server's own CPU seconds, to show it is not the bottleneck.
+
     .venv/bin/python benchmarks/bench_openai.py [--latency 0.05] [--repeats 3]
+    .venv/bin/python benchmarks/bench_openai.py --scale [--requests 10000] [--concurrency 64,256]
 """
 
 from __future__ import annotations
@@ -193,6 +201,99 @@ def time_openai_sdk(url: str, concurrency: int, n: int) -> float | None:
     return asyncio.run(main())
 
 
+def first_and_total_aiohttp(url: str, concurrency: int, n: int) -> tuple[float, float]:
+    """Raw aiohttp, cold, doing the adapter's work and no more: a new session, ``concurrency``
+    workers, each rendering its request's prompt and posting it; (seconds to the first answer,
+    seconds in total)."""
+    import aiohttp
+
+    items = make_items(n)
+
+    async def main() -> tuple[float, float]:
+        first: list[float] = []
+        began = time.perf_counter()
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency + 4)) as session:
+            work = iter(items)
+
+            async def worker() -> None:
+                for item in work:
+                    payload = {"model": "fake-mc", "temperature": 0.0, "max_tokens": 32,
+                               "messages": DEFAULT_TEMPLATE.messages(item)}
+                    async with session.post(f"{url}/chat/completions", json=payload) as response:
+                        await response.json()
+                    if not first:
+                        first.append(time.perf_counter())
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return first[0] - began, time.perf_counter() - began
+
+    return asyncio.run(main())
+
+
+def first_and_total_robust(url: str, concurrency: int, n: int, *, store: bool) -> tuple[float, float]:
+    """The adapter cold (a new model: pre-flight, pool), alone or through ``Runner.evaluate`` with
+    a SQLite store; (seconds to the first answer, seconds in total)."""
+    model = OpenAICompatible("fake-mc", base_url=url, concurrency=concurrency)
+    items = make_items(n)
+    first: list[float] = []
+    with tempfile.TemporaryDirectory() as folder:
+        began = time.perf_counter()
+        if store:
+            responses = ResponseStore(Path(folder) / "store.sqlite")
+            runner = Runner(model, responses, on_progress=lambda k: first.append(time.perf_counter()) if not first else None)
+            predictions = runner.evaluate([Variant.clean(item, "bench") for item in items])
+            total = time.perf_counter() - began
+            responses.close()
+        else:
+            predictions = []
+            for _, prediction in model.predict(items):
+                if not first:
+                    first.append(time.perf_counter())
+                predictions.append(prediction)
+            total = time.perf_counter() - began
+    model.close()
+    assert len(predictions) == n and all(p.error is None for p in predictions)
+    return first[0] - began, total
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` so far (Linux /proc; NaN elsewhere)."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def scale(url: str, server_pid: int, latency: float, n: int, concurrencies: list[int], repeats: int) -> None:
+    """Time to first answer and total, cold, for robust / +store / raw aiohttp (medians)."""
+    import aiohttp  # noqa: F401  (imported once before any timing: every client below has it for free)
+
+    print(f"{n:,} requests, {latency * 1000:.0f} ms latency, cold clients, medians of {repeats}; "
+          "ratio = ideal / total, ideal = n x latency / in flight")
+    print(f"{'in flight':>9} {'client':<8} {'first':>8} {'total':>8} {'ideal':>7} {'ratio':>6} {'client CPU':>11} "
+          f"{'server CPU':>11}")
+    clients: dict[str, Callable[[int], tuple[float, float]]] = {
+        "robust": lambda c: first_and_total_robust(url, c, n, store=False),
+        "+store": lambda c: first_and_total_robust(url, c, n, store=True),
+        "aiohttp": lambda c: first_and_total_aiohttp(url, c, n),
+    }
+    for concurrency in concurrencies:
+        ideal = n * latency / concurrency
+        figures: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in clients}
+        for _ in range(repeats):
+            for name, run in clients.items():  # interleaved: a busy moment hits all three alike
+                cpu, server_cpu = time.process_time(), _cpu_seconds(server_pid)
+                first, total = run(concurrency)
+                figures[name].append((first, total, time.process_time() - cpu, _cpu_seconds(server_pid) - server_cpu))
+        for name, values in figures.items():
+            first, total, cpu, server_cpu = (statistics.median(v[i] for v in values) for i in range(4))
+            print(f"{concurrency:>9} {name:<8} {first * 1000:>6.0f}ms {total:>7.2f}s {ideal:>6.2f}s {ideal / total:>6.2f} "
+                  f"{cpu:>10.2f}s {server_cpu:>10.2f}s", flush=True)
+
+
 def median_of(repeats: int, fn: Callable[[], float | None]) -> float | None:
     values = [fn() for _ in range(repeats)]
     if any(v is None for v in values):
@@ -207,6 +308,9 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,16,64,256")
     parser.add_argument("--server", choices=["light", "fake"], default="light", help="light: a minimal asyncio "
                         "HTTP server with a canned answer (default); fake: tests/models/fake_openai.py (aiohttp)")
+    parser.add_argument("--scale", action="store_true", help="time to first answer and total, cold, for --requests "
+                        "requests (default concurrency 64,256)")
+    parser.add_argument("--requests", type=int, default=10_000, help="with --scale: requests per measurement")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -221,6 +325,11 @@ def main() -> None:
         assert server.stdout is not None
         port = int(server.stdout.readline())
         url = f"http://127.0.0.1:{port}/v1"
+        if args.scale:
+            concurrencies = [64, 256] if args.concurrency == parser.get_default("concurrency") else \
+                [int(c) for c in args.concurrency.split(",")]
+            scale(url, server.pid, args.latency, args.requests, concurrencies, args.repeats)
+            return
         print(f"{args.server} server in a subprocess, latency {args.latency * 1000:.0f} ms; medians of {args.repeats} runs; requests/s "
               "(ratio to ideal = concurrency / latency)")
         header = f"{'in flight':>9} {'ideal':>7} | {'robust':>14} {'+store':>14} | {'aiohttp':>14} {'openai SDK':>14} | " \

@@ -40,6 +40,8 @@ from .prompting import PromptTemplate, load_template
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 ADAPTER_VERSION = 1
+#: workers started per turn of the event loop while the pool fills up (see ``_run``)
+RAMP_STEP = 4
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 
 
@@ -312,6 +314,7 @@ class OpenAICompatible(BaseModel):
                 future.cancel()
 
     async def _run(self, items: list[Item], out: queue.SimpleQueue[Any]) -> None:
+        workers: list[asyncio.Task[None]] = []
         try:
             session = await self._get_session()
             work = iter(enumerate(items))
@@ -320,11 +323,20 @@ class OpenAICompatible(BaseModel):
                 for index, item in work:
                     out.put((index, await self._answer(session, item)))
 
-            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(items)))))
+            for started in range(min(self.concurrency, len(items))):
+                if started and started % RAMP_STEP == 0:
+                    # a turn of the loop between groups: opening hundreds of connections at once
+                    # is one long turn in which the first answers wait, unread, until all are open
+                    await asyncio.sleep(0)
+                workers.append(asyncio.ensure_future(worker()))
+            await asyncio.gather(*workers)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # a bug, not a request failure: surface it in the caller's thread
             out.put(exc)
+        finally:
+            for task in workers:
+                task.cancel()  # (no-op for finished ones) cancelled or failed: nothing is left running
 
     def _endpoint(self) -> str:
         return f"{self.base_url}/{'completions' if self.completions else 'chat/completions'}"

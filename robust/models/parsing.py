@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 PARSER_VERSION = 2
 
@@ -28,6 +29,14 @@ def _key_pattern(keys: list[str]) -> str:
     return "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
 
 
+@lru_cache(maxsize=256)
+def _bare(keys: tuple[str, ...]) -> tuple[str, re.Pattern[str]]:
+    """The key alternation and the whole-answer-is-a-key pattern, built once per option set (every
+    answer is parsed: at hundreds of answers a second this was most of the parser's time)."""
+    k = _key_pattern(list(keys))
+    return k, re.compile(rf"[\s(\[{{\"']*({k})[\s)\]}}\"'.:,;!]*")
+
+
 def parse_answer(text: str | None, options: Mapping[str, str]) -> str | None:
     """The option key ``text`` commits to, or None when it names none or more than one."""
     if not text:
@@ -38,9 +47,9 @@ def parse_answer(text: str | None, options: Mapping[str, str]) -> str | None:
     cleaned = _MARKUP.sub("", _THINK.sub(" ", text)).strip()
     if not cleaned:
         return None
-    k = _key_pattern(keys)
+    k, whole = _bare(tuple(keys))
     # 1. the whole answer is a key, perhaps wrapped: "B", "(B)", "B.", "[B]", "B)"
-    bare = re.fullmatch(rf"[\s(\[{{\"']*({k})[\s)\]}}\"'.:,;!]*", cleaned)
+    bare = whole.fullmatch(cleaned)
     if bare:
         return bare.group(1)
     # 2. explicit statements: "Answer: B", "the answer is (B)", "correct option is B", "I choose B";

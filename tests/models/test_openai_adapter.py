@@ -110,6 +110,41 @@ def test_nothing_already_answered_is_asked_again_after_a_crash(server: FakeOpenA
     assert set(asked_first) | set(server.per_question) == {v.item.question for v in variants}
 
 
+def test_closing_the_answers_early_stops_every_request_still_to_go(server: FakeOpenAI) -> None:
+    server.behaviour.latency = 0.05
+    adapter = model(server, concurrency=32)  # the pool fills a few workers per turn of the loop
+    answers = adapter.predict(items(400))
+    taken = [next(answers) for _ in range(3)]
+    answers.close()  # what the runner does on Ctrl-C or a stop: cancels what is in flight
+    time.sleep(0.3)
+    sent = server.requests
+    time.sleep(0.3)
+    assert len(taken) == 3 and sent == server.requests < 400  # nothing more goes out
+
+
+def test_a_bug_in_one_worker_surfaces_and_stops_the_others(server: FakeOpenAI,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    server.behaviour.latency = 0.02
+    adapter = model(server, concurrency=16)
+    real = adapter._answer
+    calls = 0
+
+    async def flaky(session: object, item: Item) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 40:
+            raise RuntimeError("a bug, not a request failure")
+        return await real(session, item)
+
+    monkeypatch.setattr(adapter, "_answer", flaky)
+    with pytest.raises(RuntimeError, match="a bug"):
+        list(adapter.predict(items(400)))
+    time.sleep(0.2)
+    sent = server.requests
+    time.sleep(0.3)
+    assert sent == server.requests < 400
+
+
 def run_cli(server: FakeOpenAI, data: Path, out: Path, *extra: str) -> int:
     return main(["attack", "--bench", "medqa", "--data", str(data), "--attack", "bias", "--model", "openai:fake-mc",
                  "--base-url", server.url, "--out", str(out), "--quiet", *extra])
