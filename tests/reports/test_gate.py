@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -21,9 +20,21 @@ def gate(run: Path, policy: Path, capsys: pytest.CaptureFixture[str]) -> tuple[i
     return code, captured.out, captured.err
 
 
+@pytest.fixture(scope="module")
+def run_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run folder is built once per module (stats and report take a second)..."""
+    from robust.reports._synthetic import make_run
+
+    return make_run(tmp_path_factory.mktemp("gate") / "run", n_items=150, n_resamples=500,
+                    perturbations=[("recency", 0, 0.3), ("frequency", 0, 0.0)])
+
+
 @pytest.fixture
-def run(make_run_dir: Callable[..., Path]) -> Path:
-    return make_run_dir(n_items=150, perturbations=[("recency", 0, 0.3), ("frequency", 0, 0.0)])
+def run(run_template: Path, tmp_path: Path) -> Path:
+    """...and each test gets its own copy, free to change it (a run folder holds no absolute paths)."""
+    import shutil
+
+    return Path(shutil.copytree(run_template, tmp_path / "run0"))
 
 
 def write(tmp_path: Path, text: str) -> Path:
