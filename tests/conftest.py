@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from _helpers import medqa_line
@@ -23,16 +23,51 @@ def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One cache folder per test session ($ROBUST_CACHE): nothing touches ~/.cache, and models
     trained on first use (phantom-reader) train once per session, whichever test needs them first.
-    ``ROBUST_TEST_CACHE=DIR`` keeps them between sessions (for quick local iterations)."""
+    Under pytest-xdist (``-n 2``) the workers share the folder, and the first to need the reader
+    trains it while the others wait (see ``_train_once``). ``ROBUST_TEST_CACHE=DIR`` keeps the
+    folder between sessions (for quick local iterations)."""
     kept = os.environ.get("ROBUST_TEST_CACHE")
-    folder = Path(kept) if kept else tmp_path_factory.mktemp("robust-cache")
+    if kept:
+        folder = Path(kept)
+    elif os.environ.get("PYTEST_XDIST_WORKER"):
+        # each worker's basetemp is <run root>/popen-gwN: the run root is shared by all of them
+        folder = tmp_path_factory.getbasetemp().parent / "robust-cache"
+        folder.mkdir(exist_ok=True)
+    else:
+        folder = tmp_path_factory.mktemp("robust-cache")
     previous = os.environ.get("ROBUST_CACHE")
     os.environ["ROBUST_CACHE"] = str(folder)
+    from robust.models import phantom_reader
+
+    train = phantom_reader.train
+    phantom_reader.train = _train_once(train)  # type: ignore[assignment]
     yield folder
+    phantom_reader.train = train  # type: ignore[assignment]
     if previous is None:
         os.environ.pop("ROBUST_CACHE", None)
     else:
         os.environ["ROBUST_CACHE"] = previous
+
+
+def _train_once(train: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """phantom-reader's ``train`` behind a file lock in the cache folder: of several test processes
+    sharing the folder (xdist workers), one trains; the others wait, then find the weights file and
+    load it instead of training again."""
+
+    def locked(folder: Path | None = None, **options: Any) -> dict[str, Any]:
+        import fcntl
+
+        from robust.models import phantom_reader
+
+        path = phantom_reader.weights_path(folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.parent / "train.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if path.exists():  # another worker trained while this one waited
+                return {}
+            return train(folder, **options)
+
+    return locked
 
 
 @pytest.fixture
