@@ -22,7 +22,7 @@ import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Protocol, Sequence
 
-from ..errors import ModelError, UsageError
+from ..errors import UsageError
 from ..items import Item, Prediction
 
 EXECUTORS = ("local", "ray")
@@ -86,26 +86,69 @@ class _ModelActor:
         return list(self.model.predict(items))
 
 
+class WorkerError(RuntimeError):
+    """A Ray worker (actor or task) failed on a batch. Deliberately not a ``RobustError``: the
+    runner turns it into its one "model failed after N of M answered ... re-run to resume"
+    ``ModelError``, with the count and the store path only it knows."""
+
+
 def ray_available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
+def _worker_reason(exc: BaseException) -> str:
+    """One line for a Ray error: the model's own exception when Ray kept it (``RayTaskError.cause``),
+    else the first line of Ray's message and the first sentences of its last (an actor that died,
+    and why)."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException):
+        text, name = str(cause), type(cause).__name__
+    else:
+        text, name = str(exc), type(exc).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return name
+    summary = lines[0][:200]
+    if len(lines) > 1:
+        last = lines[-1][:240]
+        if len(lines[-1]) > 240 and ". " in last:
+            last = last[: last.rindex(". ") + 1]
+        summary += f" ... {last}"
+    return f"{name}: {summary}"
+
+
+def _describe(items: Sequence[Item]) -> str:
+    """The batch's item ids, each once (a bench item's variants share its id)."""
+    ids = list(dict.fromkeys(str(item.id) for item in items))
+    return ", ".join(ids) if len(ids) <= 4 else f"{', '.join(ids[:3])} ... {ids[-1]} ({len(ids)} items)"
+
+
 class RayExecutor:
-    """Shards prediction work over a Ray cluster; answers come back to the driver as batches finish."""
+    """Shards prediction work over a Ray cluster; answers come back to the driver as batches finish.
+
+    Each actor has ``depth`` batches queued (default 2): while the driver stores one batch's
+    answers the actor is already scoring the next, so it never waits on the driver. At most
+    ``workers x depth`` batches exist at a time (items are sliced into batches only when sent), so
+    memory does not grow with the run. Endpoint tasks are capped at ``workers`` at a time, each
+    with its own ``--concurrency``: the endpoint sees at most workers x concurrency requests."""
 
     name = "ray"
 
     def __init__(self, recipe: ModelRecipe, *, address: str | None = None, workers: int | None = None,
-                 batch_size: int | None = None) -> None:
+                 batch_size: int | None = None, depth: int = 2) -> None:
         if not ray_available():
             raise UsageError("--executor ray needs Ray: pip install 'robust-medai[ray]'")
         if workers is not None and workers < 1:
             raise UsageError(f"--workers must be at least 1 (got {workers})")
+        if depth < 1:
+            raise UsageError(f"the Ray queue depth must be at least 1 (got {depth})")
         self.recipe = recipe
         self.address = address
         self.workers = workers
         self.batch_size = batch_size
+        self.depth = depth
         self._actors: list[Any] = []
+        self._recipe_ref: Any = None
         self._started_ray = False
 
     def _ray(self) -> Any:
@@ -121,51 +164,73 @@ class RayExecutor:
         return ray
 
     def _n_workers(self, ray: Any) -> int:
-        if self.workers is not None:
-            return self.workers
-        return max(1, int(ray.available_resources().get("CPU", 1)))
+        """``--workers``, else one per free CPU of the cluster (fixed at the first call: actors that
+        already hold CPUs must not shrink the count of a later call)."""
+        if self.workers is None:
+            self.workers = max(1, int(ray.available_resources().get("CPU", 1)))
+        return self.workers
+
+    def _actors_for(self, ray: Any, wanted: int) -> list[Any]:
+        """Actors grow to ``wanted`` as calls need them (a first call of one batch starts one
+        actor; the next, larger call adds the rest); each loads the model once, in its own process."""
+        if len(self._actors) < wanted:
+            actor = ray.remote(num_cpus=1)(_ModelActor)
+            self._actors += [actor.remote(self._recipe_ref) for _ in range(wanted - len(self._actors))]
+        return self._actors
 
     def predict(self, model: Any, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
         ray = self._ray()
         size = self.batch_size or max(1, int(getattr(model, "batch_size", 64)))
-        batches = [(start, list(items[start : start + size])) for start in range(0, len(items), size)]
+        n_batches = -(-len(items) // size)
+        if not n_batches:
+            return
         remote_endpoint = str(self.recipe.spec or getattr(model, "spec", "") or "").startswith("openai:")
         if self.recipe.spec is None and self.recipe.model is None:
             self.recipe = ModelRecipe(model=model)
-        recipe_ref = ray.put(self.recipe)
-        pending: dict[Any, int] = {}
+        if self._recipe_ref is None:
+            self._recipe_ref = ray.put(self.recipe)  # shipped once, shared by every actor and task
+        workers = min(self._n_workers(ray), n_batches)
         if remote_endpoint:
             task = ray.remote(num_cpus=0)(_predict_batch)
-            pending = {task.remote(recipe_ref, batch): start for start, batch in batches}
+            capacity = 1
+
+            def send(slot: int, batch: list[Item]) -> Any:
+                return task.remote(self._recipe_ref, batch)
         else:
-            if not self._actors:
-                actor = ray.remote(num_cpus=1)(_ModelActor)
-                self._actors = [actor.remote(recipe_ref) for _ in range(min(self._n_workers(ray), len(batches)))]
-            queue = list(batches)
-            free = list(self._actors)
+            actors = self._actors_for(ray, workers)
+            workers, capacity = len(actors), self.depth
 
-            def submit() -> None:
-                while queue and free:
-                    start, batch = queue.pop(0)
-                    handle = free.pop(0)
-                    pending[handle.predict.remote(batch)] = start
-                    owners[start] = handle
+            def send(slot: int, batch: list[Item]) -> Any:
+                return actors[slot].predict.remote(batch)
 
-            owners: dict[int, Any] = {}
-            submit()
+        load = [0] * workers  # batches queued on each actor (or task slot)
+        pending: dict[Any, tuple[int, int]] = {}  # ref -> (first index of its batch, slot)
+        next_start = 0
+
+        def fill() -> None:
+            nonlocal next_start
+            while next_start < len(items):
+                slot = min(range(workers), key=load.__getitem__)
+                if load[slot] >= capacity:
+                    return
+                pending[send(slot, list(items[next_start : next_start + size]))] = (next_start, slot)
+                load[slot] += 1
+                next_start += size
+
+        fill()
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
-                    start = pending.pop(ref)
+                    start, slot = pending.pop(ref)
+                    load[slot] -= 1
                     try:
                         answers = ray.get(ref)
                     except Exception as exc:
-                        raise ModelError(f"a Ray worker failed on items {start}..{start + size - 1}: "
-                                         f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from None
-                    if not remote_endpoint:
-                        free.append(owners.pop(start))
-                        submit()
+                        batch = items[start : start + size]
+                        raise WorkerError(f"a Ray worker failed on {len(batch)} requests (items {_describe(batch)}): "
+                                          f"{_worker_reason(exc)}") from None
+                    fill()  # the next batch is queued before the driver stores these answers
                     for index, prediction in answers:
                         yield start + index, prediction
         finally:
@@ -175,11 +240,11 @@ class RayExecutor:
     def close(self) -> None:
         if not self._actors and not self._started_ray:
             return
-        import ray
-
+        ray = self._ray()  # already up: there are actors, or this executor started it
         for actor in self._actors:
             ray.kill(actor)
         self._actors = []
+        self._recipe_ref = None
         if self._started_ray and self.address is None:
             ray.shutdown()  # a local Ray this run started; a cluster it joined keeps running
 
