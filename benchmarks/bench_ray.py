@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -55,7 +56,7 @@ def variants(data: Path) -> list[Any]:
 
 
 def in_process(items: list[Any], spec: str, options: dict[str, Any], workers: int, depths: list[int],
-               label: str) -> None:
+               label: str, repeats: int) -> None:
     import ray
 
     from robust.models import load_model
@@ -73,13 +74,17 @@ def in_process(items: list[Any], spec: str, options: dict[str, Any], workers: in
         began = time.perf_counter()
         first = dict(executor.predict(model, items))  # actors start and load the model
         cold = time.perf_counter() - began
-        began = time.perf_counter()
-        again = dict(executor.predict(model, items))  # the same actors, model loaded
-        warm = time.perf_counter() - began
+        times, same = [], all(first[i].choice == local[i].choice for i in local)
+        for _ in range(repeats):
+            began = time.perf_counter()
+            again = dict(executor.predict(model, items))  # the same actors, model loaded
+            times.append(time.perf_counter() - began)
+            same = same and all(again[i].choice == local[i].choice for i in local)
         executor.close()
-        same = all(first[i].choice == local[i].choice and again[i].choice == local[i].choice for i in local)
+        warm = statistics.median(times)
         row(f"  Ray executor, depth {depth or 'default'}, {workers} actors: cold / warm", f"{cold:.2f} s / {warm:.2f} s",
-            f"warm {len(items) / warm:,.0f} variants/s = {warm / local_s:.2f}x local; same answers: {same}")
+            f"warm (median of {repeats}) {len(items) / warm:,.0f} variants/s = {warm / local_s:.2f}x local; "
+            f"same answers: {same}")
     del ray
 
 
@@ -93,6 +98,7 @@ def main() -> None:
     parser.add_argument("--hf", action="store_true", help="also a tiny random hf: GPT-2 (slower)")
     parser.add_argument("--hf-items", type=int, default=250, help="bench items for the hf: rows")
     parser.add_argument("--no-cli", action="store_true", help="only the in-process figures")
+    parser.add_argument("--repeats", type=int, default=3, help="warm in-process passes (median; 1 for hf:)")
     args = parser.parse_args()
     n_items = args.items or (250 if args.quick else 2500)
     depths = [int(d) for d in args.depths.split(",")]
@@ -119,10 +125,10 @@ def main() -> None:
                  runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
         row("ray.init (a local Ray, once)", f"{time.perf_counter() - began:.2f} s")
         try:
-            in_process(variants(data), "random:3", {}, args.workers, depths, "random:3")
+            in_process(variants(data), "random:3", {}, args.workers, depths, "random:3", args.repeats)
             if tiny is not None:
                 in_process(variants(hf_data), f"hf:{tiny}", {"device": "cpu"}, args.workers, depths,
-                           "hf:tiny-gpt2")
+                           "hf:tiny-gpt2", 1)
         finally:
             ray.shutdown()
 

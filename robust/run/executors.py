@@ -19,6 +19,7 @@ Ray (``pip install 'robust-medai[ray]'``, imported only when chosen):
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping, Protocol, Sequence
 
@@ -49,13 +50,16 @@ class LocalExecutor:
 @dataclass
 class ModelRecipe:
     """How a worker builds the model: its spec and settings (or, from the Python API, the model
-    object itself, when it can be pickled)."""
+    object itself, when it can be pickled), and the driver's working directory, where relative
+    paths in them (``hf:./model``, ``python:file.py:fn``, ``--template``, image files) point."""
 
     spec: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     model: Any = None
+    cwd: str = field(default_factory=os.getcwd)
 
     def build(self) -> Any:
+        self.enter_cwd()
         if self.spec is None:
             return self.model
         from ..models import load_model
@@ -64,6 +68,16 @@ class ModelRecipe:
         if self.spec.startswith("openai:"):
             options["preflight"] = False  # the driver checked the endpoint once already
         return load_model(self.spec, **options)
+
+    def enter_cwd(self) -> None:
+        """A worker of a cluster started elsewhere (``ray start``) runs in that command's folder:
+        move to the driver's, when this node has it (one machine, or a shared filesystem), so
+        relative paths mean what they mean on the driver. A node without it keeps its own."""
+        try:
+            if os.path.isdir(self.cwd) and os.getcwd() != self.cwd:
+                os.chdir(self.cwd)
+        except OSError:  # this worker's own folder is gone, or the driver's is unreadable here
+            pass
 
 
 def _predict_batch(recipe: ModelRecipe, items: Sequence[Item]) -> list[tuple[int, Prediction]]:

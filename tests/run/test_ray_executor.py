@@ -282,3 +282,18 @@ def test_a_failed_batch_names_its_items_and_cancels_what_is_queued() -> None:
                                           r"RuntimeError: worker lost \.\.\. second line"):
         list(executor.predict(load_model("random:3"), ITEMS))
     assert fake.cancelled  # the other batches in flight were cancelled
+
+
+def test_a_worker_reads_relative_paths_from_the_drivers_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers of a cluster started with ``ray start`` run in that command's folder, not the driver's."""
+    driver = tmp_path / "driver"
+    driver.mkdir()
+    (driver / "answer_b.py").write_text("def answer(item):\n    return 'B'\n")
+    monkeypatch.chdir(driver)
+    recipe = ModelRecipe(spec="python:answer_b.py:answer")
+    monkeypatch.chdir(tmp_path)  # the worker starts elsewhere
+    assert [p.choice for _, p in recipe.build().predict(ITEMS[:2])] == ["B", "B"]
+    assert Path.cwd() == driver
+    monkeypatch.chdir(tmp_path)  # a node without the driver's folder stays where it is
+    assert ModelRecipe(spec="random:3", cwd=str(tmp_path / "not-on-this-node")).build().spec == "random:3"
+    assert Path.cwd() == tmp_path
