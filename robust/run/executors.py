@@ -231,8 +231,8 @@ class RayExecutor:
                 load[slot] += 1
                 next_start += size
 
-        fill()
         try:
+            fill()
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
                 for ref in done:
