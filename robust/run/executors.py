@@ -134,7 +134,7 @@ def _worker_reason(exc: BaseException) -> str:
 def _describe(items: Sequence[Item]) -> str:
     """The batch's item ids, each once (a bench item's variants share its id)."""
     ids = list(dict.fromkeys(str(item.id) for item in items))
-    return ", ".join(ids) if len(ids) <= 4 else f"{', '.join(ids[:3])} ... {ids[-1]} ({len(ids)} items)"
+    return ", ".join(ids) if len(ids) <= 8 else f"{', '.join(ids[:7])} ... {ids[-1]} ({len(ids)} items)"
 
 
 class RayExecutor:
@@ -217,6 +217,12 @@ class RayExecutor:
             def send(slot: int, batch: list[Item]) -> Any:
                 return actors[slot].predict.remote(batch)
 
+        died = getattr(getattr(ray, "exceptions", None), "RayActorError", ())  # an actor's process is gone
+
+        def failure(start: int, exc: BaseException) -> str:
+            batch = items[start : start + size]
+            return f"a Ray worker failed on {len(batch)} requests (items {_describe(batch)}): {_worker_reason(exc)}"
+
         load = [0] * workers  # batches queued on each actor (or task slot)
         pending: dict[Any, tuple[int, int]] = {}  # ref -> (first index of its batch, slot)
         next_start = 0
@@ -241,9 +247,25 @@ class RayExecutor:
                     try:
                         answers = ray.get(ref)
                     except Exception as exc:
-                        batch = items[start : start + size]
-                        raise WorkerError(f"a Ray worker failed on {len(batch)} requests (items {_describe(batch)}): "
-                                          f"{_worker_reason(exc)}") from None
+                        if remote_endpoint or not isinstance(exc, died):
+                            raise WorkerError(failure(start, exc)) from None
+                        # The actor died: every batch queued on it fails alike, Ray may report a later
+                        # one first, and the answer to the batch before the fatal one may be lost with
+                        # the process. In the order sent: keep what arrived, name everything lost.
+                        mine = sorted([(start, ref)] + [(s, r) for r, (s, o) in pending.items() if o == slot],
+                                      key=lambda pair: pair[0])
+                        lost: list[Item] = []
+                        for first, queued in mine:
+                            pending.pop(queued, None)
+                            try:
+                                finished = ray.get(queued)
+                            except Exception:
+                                lost += items[first : first + size]
+                                continue
+                            for index, prediction in finished:
+                                yield first + index, prediction
+                        raise WorkerError(f"a Ray worker died with {len(lost)} requests unanswered (items "
+                                          f"{_describe(lost)}): {_worker_reason(exc)}") from None
                     fill()  # the next batch is queued before the driver stores these answers
                     for index, prediction in answers:
                         yield start + index, prediction

@@ -12,6 +12,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -166,11 +167,12 @@ def test_a_worker_that_dies_fails_the_run_naming_its_items_and_a_rerun_asks_only
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     found = re.search(rf"model {re.escape(model)} failed after (\d+) of 24 new requests were answered "
-                      r"\(WorkerError: a Ray worker failed on 4 requests \(items (.+?)\): ActorDiedError: The actor "
+                      r"\(WorkerError: a Ray worker died with (\d+) requests unanswered \(items (.+?)\): ActorDiedError: The actor "
                       r"died unexpectedly before finishing this task\. \.\.\. .*Worker exit type: SYSTEM_ERROR.*\)\. "
                       rf"The answers so far are saved in {re.escape(store)}; re-run the same command to resume\.$", err)
     assert found is not None, err
-    assert crashing in found.group(2).split(", ")  # the dead batch's items, the crashing one among them
+    assert int(found.group(2)) % 4 == 0 and int(found.group(1)) + int(found.group(2)) <= 24  # whole batches of 4
+    assert crashing in found.group(3).split(", ")  # the dead actor's unanswered items, the crashing one among them
     assert json.loads((tmp_path / "r1" / "config.json").read_text())["status"] == "failed"
     answered = int(found.group(1))
     again = execute(RunConfig(data=str(data), model=model, model_options={"batch_size": 4},
@@ -180,14 +182,23 @@ def test_a_worker_that_dies_fails_the_run_naming_its_items_and_a_rerun_asks_only
     assert again.counters.errors == 0 and len(again.results) == 24
 
 
-class _ScriptedRay:
-    """Stands in for the ``ray`` module: actor calls run when fetched, and ``wait`` hands back a
-    pending call chosen at random, so completion order is anything but submission order. It
-    records how many calls each actor has queued whenever one is sent."""
+class ActorDiedError(Exception):
+    """The scripted Ray's ``exceptions.RayActorError``: an actor's process is gone."""
 
-    def __init__(self, seed: int, fail_on: str | None = None) -> None:
+
+class _ScriptedRay:
+    """Stands in for the ``ray`` module: an actor runs its calls in the order sent (when one is
+    fetched, every earlier one runs first), and ``wait`` hands back a pending call chosen at
+    random, so completion order is anything but submission order. It records how many calls
+    each actor has queued whenever one is sent. ``fail_on``: the call holding that item raises
+    in the model; ``dies_on``: the actor dies on that call, and every later call to it fails."""
+
+    exceptions = SimpleNamespace(RayActorError=ActorDiedError)
+
+    def __init__(self, seed: int, fail_on: str | None = None, dies_on: str | None = None) -> None:
         self.rng = random.Random(seed)
         self.fail_on = fail_on
+        self.dies_on = dies_on
         self.queued: Counter[int] = Counter()
         self.most_queued: Counter[int] = Counter()
         self.built = 0
@@ -206,15 +217,32 @@ class _ScriptedRay:
                 self.actor, self.model = actor, recipe.build()
                 fake.built += 1
                 self.predict = self
+                self.calls: list[Call] = []
+                self.dead = False
 
             def remote(self, batch: Sequence[Item]) -> Call:
                 fake.queued[self.actor] += 1
                 fake.most_queued[self.actor] = max(fake.most_queued[self.actor], fake.queued[self.actor])
-                return Call(self, list(batch))
+                self.calls.append(Call(self, list(batch)))
+                return self.calls[-1]
+
+            def run_until(self, call: Call) -> None:
+                for earlier in self.calls[: self.calls.index(call) + 1]:
+                    if earlier.ran:
+                        continue
+                    earlier.ran = True
+                    if self.dead or any(item.id == fake.dies_on for item in earlier.batch):
+                        self.dead = True
+                        earlier.error = ActorDiedError("died\nWorker exit type: SYSTEM_ERROR")
+                    elif any(item.id == fake.fail_on for item in earlier.batch):
+                        earlier.error = RuntimeError("worker lost\nsecond line")
+                    else:
+                        earlier.result = list(self.model.predict(earlier.batch))
 
         class Call:  # an object ref: hashable, by identity
             def __init__(self, handle: Handle, batch: list[Item]) -> None:
                 self.handle, self.batch = handle, batch
+                self.ran, self.result, self.error = False, [], None
 
         class Actor:
             count = 0
@@ -233,9 +261,10 @@ class _ScriptedRay:
         return [ref], [r for r in refs if r is not ref]
 
     def get(self, ref: Any) -> list[tuple[int, Prediction]]:
-        if self.fail_on is not None and any(item.id == self.fail_on for item in ref.batch):
-            raise RuntimeError("worker lost\nsecond line")
-        return list(ref.handle.model.predict(ref.batch))
+        ref.handle.run_until(ref)
+        if ref.error is not None:
+            raise ref.error
+        return ref.result  # type: ignore[no-any-return]
 
     def cancel(self, ref: Any, force: bool) -> None:
         self.cancelled.append(ref)
@@ -282,6 +311,20 @@ def test_a_failed_batch_names_its_items_and_cancels_what_is_queued() -> None:
                                           r"RuntimeError: worker lost \.\.\. second line"):
         list(executor.predict(load_model("random:3"), ITEMS))
     assert fake.cancelled  # the other batches in flight were cancelled
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_an_actor_that_dies_keeps_what_it_finished_and_names_the_batch_it_died_on(seed: int) -> None:
+    """Every batch queued on a dead actor fails alike and Ray may report a later one first: the
+    batches it finished are kept, and the items it left unanswered, from the one it died on, named."""
+    fake = _ScriptedRay(seed, dies_on="q7")
+    got: list[int] = []
+    with pytest.raises(WorkerError, match=r"a Ray worker died with (3|6|9) requests unanswered \(items q6, q7, q8"
+                                          r"(, q\d+)*\): ActorDiedError: died \.\.\. Worker exit type: SYSTEM_ERROR$"):
+        for index, _ in _scripted(fake).predict(load_model("random:3"), ITEMS):
+            got.append(index)
+    assert {0, 1, 2} <= set(got)  # sent to the same actor before the batch it died on: kept
+    assert not {6, 7, 8} & set(got)
 
 
 def test_a_worker_reads_relative_paths_from_the_drivers_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
