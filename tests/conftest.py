@@ -11,6 +11,10 @@ from _helpers import medqa_line
 
 SAMPLE = Path(__file__).resolve().parents[1] / "robust" / "benches" / "data" / "medqa_sample.jsonl"
 
+#: the pytest plugin's own tests run pytest inside pytest (tests/reports/test_plugin.py,
+#: tests/honest/test_scan.py); declared here, the root conftest, so each module works on its own
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

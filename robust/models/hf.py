@@ -411,9 +411,13 @@ class HFModel(BaseModel):
 
 
 def create(arg: str | None, **options: Any) -> HFModel:
+    """``hf:PATH``: weights load now, so a broken checkpoint fails before any work, unless
+    ``load_weights=False`` (the driver of a Ray run keys requests and keeps the store; its actors
+    load the weights, and ``predict`` would load them on first use)."""
     settings = {k: options[k] for k in ("device", "dtype", "batch_size", "generate", "continuation", "template",
                                         "max_tokens", "samples", "temperature") if options.get(k) is not None}
     model = HFModel(arg or "", **settings)
-    model.load()
+    if options.get("load_weights", True):
+        model.load()
     return model
 

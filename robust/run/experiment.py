@@ -25,6 +25,7 @@ from .store import ResponseStore
 
 if TYPE_CHECKING:
     from ..imaging.resolve import ImageOptions
+    from .executors import ModelRecipe
     from .results import ResultsWriter
 
 
@@ -172,9 +173,12 @@ def execute(
     model: Model | None = None,
     progress: Callable[[str], Any] | None = None,
     notify: Callable[[str], None] | None = None,
+    recipe: "ModelRecipe | None" = None,
 ) -> Run:
     """Run ``config`` end to end and write the run folder. ``progress(label)`` returns a
-    context manager with ``advance(n)`` and ``add_total(n)`` (the CLI passes a rich bar)."""
+    context manager with ``advance(n)`` and ``add_total(n)`` (the CLI passes a rich bar).
+    ``recipe`` says how Ray workers rebuild a ``model`` handed in (by default the object itself
+    is shipped; a scan that loaded it from a spec passes the spec instead)."""
     started = time.time()
     check_flags(config)
     items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit,
@@ -192,7 +196,7 @@ def execute(
             if model_choice == "default for image benches" and notify is not None:
                 notify(f"No --model given and the bench has images: using {spec}, the bundled reference image "
                        "model (trained on synthetic phantoms on first use, then cached). Pass --model to probe yours.")
-        model = load_model(spec, **dict(config.model_options))
+        model = load_model(spec, **driver_options(config.model_options, config.executor))
     check_items = getattr(model, "check_items", None)
     if callable(check_items):
         check_items(items)  # a model that cannot answer this bench at all says so before any call
@@ -216,8 +220,9 @@ def execute(
             config_record["store"] = redact_text(str(store.path))
             from .executors import ModelRecipe, make_executor
 
-            recipe = ModelRecipe(spec=spec, options=dict(config.model_options)) if passed_model is None \
-                else ModelRecipe(model=model)
+            if recipe is None:
+                recipe = ModelRecipe(spec=spec, options=dict(config.model_options)) if passed_model is None \
+                    else ModelRecipe(model=model)
             executor = make_executor(config.executor, recipe=recipe, address=config.ray_address,
                                      workers=config.workers)
             runner = Runner(model, store, counters=counters, executor=executor)
@@ -245,6 +250,16 @@ def execute(
         if owns_model and callable(close):
             close()
     return finish(config_record, items, writer, counters, out_dir, started, attack, config)
+
+
+def driver_options(model_options: Mapping[str, Any], executor: str) -> dict[str, Any]:
+    """The model settings for this process. Under Ray the actors score and load the weights;
+    the driver only keys requests and writes the store, so it does not load them too (a large
+    ``hf:`` checkpoint on a head node without a GPU). Adapters ignore settings they do not know."""
+    options = dict(model_options)
+    if executor == "ray":
+        options["load_weights"] = False
+    return options
 
 
 def _labelled(evaluate: Callable[[Sequence[Variant]], list[Prediction]], describe: Any, label: str,

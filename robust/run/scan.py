@@ -161,7 +161,8 @@ def execute_scan(config: ScanConfig, *, model: Any = None, progress: Callable[[s
     """Run every applicable attack into ``out/<attack>/`` over one store; write scan.json and the card."""
     from ..benches import load_bench
     from ..models import load_model
-    from .experiment import RunConfig, _write_json, default_model, execute, file_sha256, make_run_dir, versions
+    from .experiment import (RunConfig, _write_json, default_model, driver_options, execute, file_sha256, make_run_dir,
+                             versions)
 
     started = time.time()
     items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit,
@@ -175,7 +176,12 @@ def execute_scan(config: ScanConfig, *, model: Any = None, progress: Callable[[s
         spec, why = default_model(items)
         if notify is not None:
             notify(f"No --model given: using {spec} ({why}).")
-    model = model or load_model(str(spec), **dict(config.model_options))
+    recipe = None
+    if model is None:
+        from .executors import ModelRecipe
+
+        model = load_model(str(spec), **driver_options(config.model_options, config.executor))
+        recipe = ModelRecipe(spec=str(spec), options=dict(config.model_options))  # what Ray workers build
     out_dir = make_run_dir(config.out, config.bench, "scan")
     try:
         chosen, skipped = plan(config, items, model)
@@ -200,7 +206,7 @@ def execute_scan(config: ScanConfig, *, model: Any = None, progress: Callable[[s
                 noise_floor=config.noise_floor, command=list(config.command), images=config.images,
                 size=config.size, executor=config.executor, ray_address=config.ray_address, workers=config.workers)
             try:
-                runs[name] = execute(run_config, attack=attack, model=model, progress=progress)
+                runs[name] = execute(run_config, attack=attack, model=model, progress=progress, recipe=recipe)
             except UsageError as exc:
                 if config.attacks:  # named by the user: its failure is the scan's
                     entry["status"] = record["status"] = "failed"

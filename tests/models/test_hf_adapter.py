@@ -170,3 +170,23 @@ def test_cli_run_with_a_local_model(tiny: Path, medqa_file: Path, tmp_path: Path
     assert config["fingerprint"]["adapter"] == "hf" and config["fingerprint"]["mode"] == "loglikelihood"
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_items"] == len(QUESTIONS) and summary["errors"] == 0
+
+
+def test_a_ray_driver_keys_requests_without_loading_the_weights(tiny: Path) -> None:
+    """Under --executor ray the driver builds the model with load_weights=False: same fingerprint
+    and request keys as a loaded one, no weights in memory; predict still loads on first use."""
+    from robust.items import Variant
+    from robust.run.experiment import driver_options
+    from robust.run.runner import request_key
+
+    assert driver_options({"device": "cpu"}, "ray") == {"device": "cpu", "load_weights": False}
+    assert driver_options({"device": "cpu"}, "local") == {"device": "cpu"}
+    driver = hf(tiny, **driver_options({}, "ray"))
+    loaded = hf(tiny)
+    assert driver._model is None and loaded._model is not None
+    assert fingerprint_hash(driver) == fingerprint_hash(loaded)
+    variant = Variant.clean(ITEMS[0], "bias")
+    assert request_key(driver, variant) == request_key(loaded, variant)
+    for (i, lazy), (j, eager) in zip(driver.predict(ITEMS[:2]), loaded.predict(ITEMS[:2])):
+        assert i == j and lazy.choice == eager.choice and lazy.text == eager.text
+        assert lazy.probs == pytest.approx(eager.probs, abs=1e-6)
