@@ -169,7 +169,9 @@ class ResponseStore:
                 self.flush()
 
     def flush(self) -> None:
-        """Commit every queued answer in one transaction and release their claims."""
+        """Commit every queued answer in one transaction. Claims stay until ``release`` (the runner
+        releases them together when it stops asking): another process looks for answers before
+        claims, so a claim on an answered request keeps no one waiting."""
         with self._lock:
             self._last_flush = time.monotonic()
             if not self._pending or self._closed:
@@ -181,8 +183,6 @@ class ResponseStore:
             try:
                 self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)", answers)
                 self._db.executemany("INSERT INTO errors VALUES (?, ?, ?, ?)", errors)
-                self._db.executemany("DELETE FROM claims WHERE fingerprint = ? AND request = ?",
-                                     [(f, r) for f, r, *_ in rows])
                 if time.monotonic() - self._last_refresh > self.claim_seconds / 4:  # still working on the rest
                     self._last_refresh = time.monotonic()  # (not every group: it rewrites every claim we hold)
                     self._db.execute("UPDATE claims SET expires = ? WHERE owner = ?",
