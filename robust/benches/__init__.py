@@ -104,4 +104,13 @@ def data_note(name: str, items: Sequence[Item], path: Path) -> str:
             f"{path}. Pass --data PATH for the real file.")
 
 
-__all__ = ["BENCHES", "Bench", "ImageBench", "accepts_images", "data_note", "get_bench", "load_bench"]
+BUNDLED_LABEL = "the bundled sample, not the real benchmark"
+
+
+def data_label(name: str) -> str:
+    """What a report's header says of a bench's bundled data (its ``bundled_label``, e.g. that a
+    generated bench has no real counterpart), short enough for one line."""
+    return str(getattr(get_bench(name), "bundled_label", BUNDLED_LABEL))
+
+
+__all__ = ["BENCHES", "Bench", "ImageBench", "accepts_images", "data_label", "data_note", "get_bench", "load_bench"]

@@ -32,6 +32,7 @@ def read_sample_list(path: Path) -> list[str]:
 
 class MedImages:
     name = "medimages"
+    bundled_label = "the sample images shipped with pydicom and scikit-image, not a benchmark of model quality"
     default_data: Path | None = DATA / "medimages.json"
     format = "medimages-list"
     mapping_keys: tuple[str, ...] = ()  # a list of sample names has no columns: --map is an error

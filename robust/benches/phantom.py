@@ -88,6 +88,7 @@ class PhantomVQA:
     """The bench: items generated from a recipe file (bundled: seed fixed, 240 questions)."""
 
     name = "phantom-vqa"
+    bundled_label = "generated from a fixed seed: synthetic images, no patient data, no published counterpart"
     default_data: Path | None = RECIPE
     format = "phantom-recipe"
     generated = True  # load() accepts size=: the number of questions to generate

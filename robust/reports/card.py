@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..benches import BUNDLED_LABEL
 from ..errors import InputError, UsageError
 from . import fmt
 from .gates import dunning_kruger
@@ -134,6 +135,7 @@ def card_document(scan_dir: str | Path, alpha: float = ALPHA) -> dict[str, Any]:
         "data": record.get("data"),
         "data_sha256": record.get("data_sha256"),
         "bundled_sample": record.get("bundled_sample"),
+        "data_label": record.get("data_label"),
         "n_items": record.get("n_items"),
         "seed": record.get("seed"),
         "started": record.get("started"),
@@ -212,7 +214,7 @@ def render_card_html(card: Mapping[str, Any]) -> str:
          else fmt.DASH),
         ("bench", str(card.get("bench") or fmt.DASH)),
         ("data", f"{card.get('data')} (sha256 {card.get('data_sha256')})"
-         + (" — the bundled sample, not the real benchmark" if card.get("bundled_sample") else "")),
+         + (f" — {card.get('data_label') or BUNDLED_LABEL}" if card.get("bundled_sample") else "")),
         ("items", fmt.count(card.get("n_items"))),
         ("seed", str(card.get("seed"))),
         ("finished", str(card.get("finished") or fmt.DASH)),

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from markupsafe import Markup
 
+from ..benches import BUNDLED_LABEL
 from . import fmt, plots
 from .examples import flipped_examples
 from .gates import dunning_kruger
@@ -246,7 +247,7 @@ def _header(data: RunData) -> list[tuple[str, str]]:
     if config.get("data_sha256"):
         data_file += f" (sha256 {str(config['data_sha256'])[:16]}…)"
     if config.get("bundled_sample"):
-        data_file += " — the bundled sample, not the real benchmark"
+        data_file += f" — {config.get('data_label') or BUNDLED_LABEL}"
     duration = config.get("duration_seconds")
     header = [
         ("model", str(data.get("model", fmt.DASH))),

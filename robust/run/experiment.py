@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ..attacks import ATTACKS, Attack
-from ..benches import data_note, load_bench
+from ..benches import data_label, data_note, load_bench
 from ..errors import RobustError, UsageError
 from ..items import Item, Prediction, Variant
 from ..jsonsafe import json_safe
@@ -120,7 +120,8 @@ def start_record(*, command: Sequence[str], bench: str, data_path: Path, bundled
     """What config.json says before any model call: enough to reproduce the run."""
     record: dict[str, Any] = {
         "command": redact([str(c) for c in command]), "bench": bench, "data": str(data_path), "data_sha256": file_sha256(data_path),
-        "bundled_sample": bundled, "limit": limit, "seed": seed, "model": model.spec,
+        "bundled_sample": bundled, "data_label": data_label(bench) if bundled else None, "limit": limit, "seed": seed,
+        "model": model.spec,
         "fingerprint": dict(model.fingerprint()), "attack": attack.name, "attack_options": dict(attack.options()),
     }
     record.update(extra)

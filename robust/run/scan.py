@@ -159,7 +159,7 @@ def plan(config: ScanConfig, items: Sequence[Item], model: Any) -> tuple[list[tu
 def execute_scan(config: ScanConfig, *, model: Any = None, progress: Callable[[str], Any] | None = None,
                  notify: Callable[[str], None] | None = None) -> Scan:
     """Run every applicable attack into ``out/<attack>/`` over one store; write scan.json and the card."""
-    from ..benches import load_bench
+    from ..benches import data_label, data_note, load_bench
     from ..models import load_model
     from .experiment import (RunConfig, _write_json, default_model, driver_options, execute, file_sha256, make_run_dir,
                              versions)
@@ -168,8 +168,7 @@ def execute_scan(config: ScanConfig, *, model: Any = None, progress: Callable[[s
     items, data_path, bundled = load_bench(config.bench, config.data, mapping=config.mapping, limit=config.limit,
                                            images=config.images, size=config.size)
     if bundled and notify is not None:
-        notify(f"Using the bundled {config.bench} sample ({len(items)} original vignettes, not the real benchmark): "
-               f"{data_path}. Pass --data PATH for the real file.")
+        notify(data_note(config.bench, items, data_path))
     owns_model = model is None
     spec = config.model
     if model is None and spec is None:
@@ -188,7 +187,8 @@ def execute_scan(config: ScanConfig, *, model: Any = None, progress: Callable[[s
         record: dict[str, Any] = {
             "schema_version": SCAN_SCHEMA_VERSION, "kind": "scan", "command": list(config.command),
             "bench": config.bench, "data": str(data_path), "data_sha256": file_sha256(Path(data_path)),
-            "bundled_sample": bundled, "limit": config.limit, "seed": config.seed, "model": model.spec,
+            "bundled_sample": bundled, "data_label": data_label(config.bench) if bundled else None,
+            "limit": config.limit, "seed": config.seed, "model": model.spec,
             "fingerprint": dict(model.fingerprint()), "n_items": len(items), "noise_floor": config.noise_floor,
             "attacks": [{"name": name, "folder": name, "status": "pending"} for name, _ in chosen],
             "skipped": [{"name": name, "reason": reason} for name, reason in skipped.items()],

@@ -58,3 +58,22 @@ def test_pipe_console_never_cuts_cells() -> None:
     console.print(table)
     out = buffer.getvalue()
     assert "…" not in out and "−14.062" in out and "−21.094 to −7.031" in out
+
+
+def test_the_header_says_what_the_bundled_data_is(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A generated bench is not 'the bundled sample, not the real benchmark': it has no real one."""
+    import json
+
+    from robust.benches import BUNDLED_LABEL
+    from robust.cli import main
+
+    assert main(["attack", "--bench", "phantom-vqa", "--model", "constant:A", "--attack", "degrade", "--types",
+                 "gaussian_noise", "--severities", "1", "--limit", "6", "--quiet", "--out", str(tmp_path / "p")]) == 0
+    config = json.loads((tmp_path / "p" / "config.json").read_text())
+    assert config["bundled_sample"] and "synthetic images, no patient data" in config["data_label"]
+    html = (tmp_path / "p" / "report.html").read_text(encoding="utf-8")
+    assert "no published counterpart" in html and BUNDLED_LABEL not in html
+    assert main(["attack", "--bench", "medqa", "--model", "constant:A", "--limit", "4", "--quiet",
+                 "--out", str(tmp_path / "m")]) == 0
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["data_label"] == BUNDLED_LABEL
+    assert BUNDLED_LABEL in (tmp_path / "m" / "report.html").read_text(encoding="utf-8")
