@@ -21,8 +21,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/robust attack --bench medqa --attack bias --out runs/demo-medqa-bias
 
+# Two worker processes (pytest-xdist), one per core of a 2-core machine; each test file stays on one
+# worker (--dist loadfile), so module fixtures run once. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 # The one table first (benchmarks/bench_scale.py, written to benchmarks/RESULTS.md), then every other
 # benchmark script that has a --quick mode. imagecorruptions without its dependencies: they would

@@ -15,6 +15,11 @@ SAMPLE = Path(__file__).resolve().parents[1] / "robust" / "benches" / "data" / "
 #: tests/honest/test_scan.py); declared here, the root conftest, so each module works on its own
 pytest_plugins = ["pytester"]
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist: one process per core already; torch's intra-op threads on top would
+    # oversubscribe the cores, and its spin-waiting threads make small ops 10-50x slower
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 @pytest.fixture(autouse=True)
 def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
