@@ -39,7 +39,6 @@ class ChanceTest:
 def chance_distribution(chance: Any) -> Any:
     """Exact pmf (index = number right) of a guesser's score on items with these per-item chances."""
     import numpy as np
-    from scipy.stats import binom
 
     p = np.asarray(chance, dtype=np.float64)
     if p.ndim != 1 or np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
@@ -47,8 +46,25 @@ def chance_distribution(chance: Any) -> Any:
     pmf = np.ones(1)
     values, counts = np.unique(np.round(p, 12), return_counts=True)
     for value, count in zip(values.tolist(), counts.tolist()):
-        pmf = np.convolve(pmf, binom.pmf(np.arange(count + 1), count, value))
+        pmf = np.convolve(pmf, binomial_pmf(count, value))
     return pmf
+
+
+def binomial_pmf(n: int, p: float) -> Any:
+    """P(X = k) for k = 0..n, X ~ Binomial(n, p), in log space (within 1e-9 relative of
+    ``scipy.stats.binom.pmf`` up to n = 100,000; scipy.stats itself costs half a second to import)."""
+    import numpy as np
+
+    return binomial_pmf_at(np.arange(n + 1, dtype=np.float64), n, p)
+
+
+def binomial_pmf_at(k: Any, n: int, p: float) -> Any:
+    """P(X = k) for X ~ Binomial(n, p) at ``k`` (a number or an array), in log space."""
+    import numpy as np
+    from scipy.special import gammaln, xlog1py, xlogy
+
+    k = np.asarray(k, dtype=np.float64)
+    return np.exp(gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0) + xlogy(k, p) + xlog1py(n - k, -p))
 
 
 def poisson_binomial_sf(k: int, probabilities: Sequence[float]) -> float:

@@ -70,14 +70,16 @@ def mcnemar_exact(flips_to_wrong: int, flips_to_right: int) -> TestResult:
 
 
 def mcnemar_exact_p_values(flips_to_wrong: Any, flips_to_right: Any) -> NDArray[np.float64]:
-    """Vectorised exact McNemar p-values (same formula as statsmodels), for many tables at once."""
-    from scipy.stats import binom
+    """Vectorised exact McNemar p-values (same formula as statsmodels: twice the binomial CDF of
+    the smaller count), for many tables at once. ``scipy.special.bdtr`` is that CDF without
+    importing scipy.stats (half a second of every run's start)."""
+    from scipy.special import bdtr
 
     b = np.asarray(flips_to_wrong, dtype=np.int64)
     c = np.asarray(flips_to_right, dtype=np.int64)
     if np.any(b < 0) or np.any(c < 0):
         raise ValueError("discordant counts must be non-negative")
-    p = 2.0 * binom.cdf(np.minimum(b, c), b + c, 0.5)
+    p = 2.0 * bdtr(np.minimum(b, c), b + c, 0.5)
     return np.minimum(np.asarray(p, dtype=np.float64), 1.0)
 
 
@@ -87,14 +89,16 @@ def mcnemar_mid_p(flips_to_wrong: int, flips_to_right: int) -> TestResult:
     Less conservative than the exact test while keeping close to nominal size
     (Fagerland, Lydersen & Laake 2013 recommend it).
     """
-    from scipy.stats import binom
+    from scipy.special import bdtr
+
+    from .chance import binomial_pmf_at
 
     b = check_count(flips_to_wrong, "flips_to_wrong")
     c = check_count(flips_to_right, "flips_to_right")
     n, k = b + c, min(b, c)
     if n == 0:
         return TestResult(0.0, 1.0, "mcnemar_mid_p")
-    p = 2.0 * float(binom.cdf(k, n, 0.5)) - float(binom.pmf(k, n, 0.5))
+    p = 2.0 * float(bdtr(k, n, 0.5)) - float(binomial_pmf_at(k, n, 0.5))
     return TestResult(float(k), float(min(1.0, p)), "mcnemar_mid_p")
 
 
