@@ -68,7 +68,7 @@ def result_row(variant: Variant, prediction: Prediction) -> dict[str, Any]:
         "text": prediction.text,
         "cached": bool(prediction.cached),
         "error": prediction.error,
-        "latency": float(prediction.latency),
+        "latency": _float(prediction.latency),
     }
 
 
@@ -91,9 +91,12 @@ def schema() -> Any:
 
 def results_table(pairs: Iterable[tuple[Variant, Prediction]]) -> Any:
     """An Arrow table of the rows of ``pairs``, built column by column (no per-row frame)."""
+    return _table_of([result_row(variant, prediction) for variant, prediction in pairs])
+
+
+def _table_of(rows: Sequence[dict[str, Any]]) -> Any:
     import pyarrow as pa
 
-    rows = [result_row(variant, prediction) for variant, prediction in pairs]
     arrow = schema()
     # column by column with the type given (from_pydict converts value by value: 8x slower)
     return pa.Table.from_arrays([pa.array([row[field.name] for row in rows], type=field.type) for field in arrow],
@@ -133,13 +136,14 @@ class ResultsWriter:
             return
         import pyarrow.parquet as pq
 
-        table = results_table(pairs)
+        rows = [result_row(variant, prediction) for variant, prediction in pairs]
+        table = _table_of(rows)
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self._parquet_tmp, table.schema, compression="zstd")
             self._jsonl = self._jsonl_tmp.open("w", encoding="utf-8")
         self._parquet.write_table(table)
-        self._jsonl.write(_jsonl_block(table))
-        self.rows += len(table)
+        self._jsonl.write(_jsonl_block(rows))
+        self.rows += len(rows)
 
     def close(self) -> None:
         """Finish both files and move them into place (an empty run writes an empty table)."""
@@ -170,12 +174,13 @@ class ResultsWriter:
         self.closed = True
 
 
-def _jsonl_block(table: Any) -> str:
-    """The answer columns of ``table`` as JSON lines (null for a missing value, never NaN)."""
-    data = table.select(ANSWER_COLUMNS).to_pydict()
-    names = list(data)
-    dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-    return "".join(dumps(dict(zip(names, values))) + "\n" for values in zip(*data.values()))
+#: one JSON line per answer (missing values are None, so null; a NaN would be refused)
+_line = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+def _jsonl_block(rows: Sequence[dict[str, Any]]) -> str:
+    """The answer columns of these rows as JSON lines, in ``ANSWER_COLUMNS`` order."""
+    return "".join(_line({name: row[name] for name in ANSWER_COLUMNS}) + "\n" for row in rows)
 
 
 def read_results(path: str | Path, extra: Iterable[str] = ()) -> Any:
