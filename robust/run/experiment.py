@@ -20,13 +20,13 @@ from ..jsonsafe import json_safe
 from ..models import load_model
 from ..models.base import Model
 from ..redact import redact, redact_text
+from .results import ResultsWriter
 from .runner import RunCounters, Runner
 from .store import ResponseStore
 
 if TYPE_CHECKING:
     from ..imaging.resolve import ImageOptions
     from .executors import ModelRecipe
-    from .results import ResultsWriter
 
 
 @dataclass
@@ -212,8 +212,6 @@ def execute(
     _write_json(out_dir / "config.json", config_record)
     counters = RunCounters()
     executor = None
-    from .results import ResultsWriter
-
     writer = ResultsWriter(out_dir)
     try:
         store = ResponseStore(config.store)
@@ -333,7 +331,7 @@ def clean_repeats(pairs: Sequence[tuple[Variant, Prediction]], evaluate: Callabl
     return list(zip(variants, evaluate(variants)))
 
 
-def finish(config_record: dict[str, Any], items: list[Item], written: "ResultsWriter",
+def finish(config_record: dict[str, Any], items: list[Item], written: ResultsWriter,
            counters: RunCounters, out_dir: Path, started: float, attack: Attack,
            config: RunConfig | None = None) -> Run:
     """Results first (``written`` holds every row; closing it puts the files in place, so they
@@ -348,7 +346,7 @@ def finish(config_record: dict[str, Any], items: list[Item], written: "ResultsWr
         raise
 
 
-def _finish(config_record: dict[str, Any], items: list[Item], written: "ResultsWriter",
+def _finish(config_record: dict[str, Any], items: list[Item], written: ResultsWriter,
             counters: RunCounters, out_dir: Path, started: float, attack: Attack,
             config: RunConfig | None = None) -> Run:
     from ..stats.summary import build_summary
