@@ -17,7 +17,8 @@ from ..items import Item, Prediction, Variant
 Evaluate = Callable[[Sequence[Variant]], list[Prediction]]
 Pairs = list[tuple[Variant, Prediction]]
 
-#: a streamed run asks and writes about this many variants at a time (memory stays flat)
+#: a streamed run asks and writes variants once this many have gathered (whole slices of items,
+#: so a chunk can be larger: up to ITEM_SLICE items' worth)
 CHUNK_VARIANTS = 4096
 #: and generates variants for this many items at a time
 ITEM_SLICE = 256
