@@ -148,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..models.replay import ReplayModel
     from ..run.experiment import _write_json, file_sha256, finish, make_run_dir, start_record
+    from ..run.results import ResultsWriter
     from ..run.runner import RunCounters
     from ._console import print_summary
 
@@ -208,8 +209,6 @@ def run(args: argparse.Namespace) -> int:
         bundled=bundled, limit=args.limit, seed=args.seed, model=model, attack=attack, started=started,
         predictions=str(path), predictions_sha256=file_sha256(path))
     _write_json(out_dir / "config.json", config_record)
-    from ..run.results import ResultsWriter
-
     written = ResultsWriter(out_dir)
     written.write(pairs)
     result = finish(config_record, items, written, counters, out_dir, started, attack)

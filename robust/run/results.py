@@ -89,12 +89,8 @@ def schema() -> Any:
     return pa.schema([(name, arrow[_TYPES[name]] if name in _TYPES else pa.string()) for name in COLUMNS])
 
 
-def results_table(pairs: Iterable[tuple[Variant, Prediction]]) -> Any:
-    """An Arrow table of the rows of ``pairs``, built column by column (no per-row frame)."""
-    return _table_of([result_row(variant, prediction) for variant, prediction in pairs])
-
-
 def _table_of(rows: Sequence[dict[str, Any]]) -> Any:
+    """An Arrow table of results rows, built column by column (no per-row frame)."""
     import pyarrow as pa
 
     arrow = schema()
@@ -103,14 +99,10 @@ def _table_of(rows: Sequence[dict[str, Any]]) -> Any:
                                 schema=arrow)
 
 
-def to_frame(table: Any) -> Any:
-    """A pandas frame of an Arrow results table (NaN for missing numbers, None for missing texts)."""
-    return table.to_pandas()
-
-
 def results_frame(pairs: Sequence[tuple[Variant, Prediction]]) -> Any:
-    """The whole table in memory: for a handful of rows (tests, an attack's own metrics)."""
-    return to_frame(results_table(pairs))
+    """The whole table in memory, as pandas (NaN for a missing number, None for a missing text):
+    for a handful of rows (tests, an attack's own metrics)."""
+    return _table_of([result_row(variant, prediction) for variant, prediction in pairs]).to_pandas()
 
 
 class ResultsWriter:
@@ -121,14 +113,12 @@ class ResultsWriter:
     """
 
     def __init__(self, out_dir: str | Path) -> None:
-        self.out_dir = Path(out_dir)
-        self.parquet_path = self.out_dir / "results.parquet"
-        self.jsonl_path = self.out_dir / "results.jsonl"
+        self.parquet_path = Path(out_dir) / "results.parquet"
+        self.jsonl_path = Path(out_dir) / "results.jsonl"
         self._parquet_tmp = self.parquet_path.with_name(self.parquet_path.name + ".tmp")
         self._jsonl_tmp = self.jsonl_path.with_name(self.jsonl_path.name + ".tmp")
         self._parquet: Any = None
         self._jsonl: Any = None
-        self.rows = 0
         self.closed = False
 
     def write(self, pairs: Sequence[tuple[Variant, Prediction]]) -> None:
@@ -143,7 +133,6 @@ class ResultsWriter:
             self._jsonl = self._jsonl_tmp.open("w", encoding="utf-8")
         self._parquet.write_table(table)
         self._jsonl.write(_jsonl_block(rows))
-        self.rows += len(rows)
 
     def close(self) -> None:
         """Finish both files and move them into place (an empty run writes an empty table)."""
@@ -189,7 +178,7 @@ def read_results(path: str | Path, extra: Iterable[str] = ()) -> Any:
 
     wanted = set(ANALYSIS_COLUMNS) | set(extra)
     present = pq.read_schema(path).names
-    return to_frame(pq.read_table(path, columns=[c for c in COLUMNS if c in wanted and c in present]))
+    return pq.read_table(path, columns=[c for c in COLUMNS if c in wanted and c in present]).to_pandas()
 
 
 def read_rows(path: str | Path, variant_ids: Iterable[str], columns: Sequence[str] | None = None) -> Any:
@@ -210,5 +199,5 @@ def read_rows(path: str | Path, variant_ids: Iterable[str], columns: Sequence[st
         if pc.any(mask).as_py():
             parts.append(handle.read_row_group(group, columns=names).filter(mask))
     if not parts:
-        return to_frame(handle.schema_arrow.empty_table().select(names))
-    return to_frame(pa.concat_tables(parts))
+        return handle.schema_arrow.empty_table().select(names).to_pandas()
+    return pa.concat_tables(parts).to_pandas()
