@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 from ..errors import UsageError
 from ..items import Example, Item, Variant
 from ..perturbations.text.bias import BIASES, TemplateSet, inject_bias, load_templates
-from ..seeding import rng_for
+from ..seeding import integers_for, rng_for
 from ._choices import parse_names
 from .base import Attack
 
@@ -75,16 +75,23 @@ class BiasAttack(Attack):
     def perturbation_names(self) -> list[str]:
         return [self.arm_name(b, m) for b in self.biases for m in (self.arms if self.armed else [self.mitigation])]
 
-    def wrong_option(self, item: Item, bias: str, seed: int) -> str:
-        """Uniform over the non-answer options, from a generator seeded by (seed, item id, bias)."""
-        recorded = self.templates.distractors.get(item.id, {}).get(bias)
-        if recorded is not None and recorded in item.options and recorded != item.answer:
-            return recorded  # a template file reproducing a published run names the option it used
-        wrong = sorted(k for k in item.options if k != item.answer)
-        return wrong[int(rng_for(seed, item.id, bias).integers(len(wrong)))]
+    def wrong_options(self, pairs: Sequence[tuple[Item, str]], seed: int) -> list[str]:
+        """Each (item, bias)'s distractor: uniform over the non-answer options, drawn with
+        ``rng_for(seed, item id, bias)`` (for a whole slice at once: ``integers_for``)."""
+        wrong = [sorted(k for k in item.options if k != item.answer) for item, _ in pairs]
+        draws = integers_for([(seed, item.id, bias) for item, bias in pairs], [len(keys) for keys in wrong])
+        out = []
+        for (item, bias), keys, draw in zip(pairs, wrong, draws):
+            recorded = self.templates.distractors.get(item.id, {}).get(bias)
+            # a template file reproducing a published run names the option it used
+            use_recorded = recorded is not None and recorded in item.options and recorded != item.answer
+            out.append(recorded if use_recorded else keys[draw])
+        return out
 
-    def biased_item(self, item: Item, bias: str, seed: int) -> tuple[Item, str]:
-        key = self.wrong_option(item, bias, seed)
+    def biased_item(self, item: Item, bias: str, seed: int, key: str | None = None) -> tuple[Item, str]:
+        """The item with the bias sentence toward ``key`` (default: its drawn distractor)."""
+        if key is None:
+            key = self.wrong_options([(item, bias)], seed)[0]
         question = inject_bias(item.question, self.templates.biases[bias], key, item.options[key],
                                style=self.templates.style)
         return item.replace(question=question), key
@@ -130,12 +137,13 @@ class BiasAttack(Attack):
         # one arm: the clean items get the arm's instruction too (as before); several arms: every arm is
         # compared with the plain clean items, and with its unmitigated bias
         clean_mitigation = "none" if self.armed else self.mitigation
+        distractors = iter(self.wrong_options([(item, bias) for item in items for bias in self.biases], seed))
         out: list[Variant] = []
         for item in items:
             out.append(Variant(item=self._mitigate(item, bench, None, seed, clean_mitigation), source_id=item.id,
                                attack=self.name, perturbation="clean", params={"mitigation": clean_mitigation}))
             for bias in self.biases:
-                biased_plain, key = self.biased_item(item, bias, seed)
+                biased_plain, key = self.biased_item(item, bias, seed, next(distractors))
                 for mitigation in self.arms if self.armed else [self.mitigation]:
                     biased = self._mitigate(biased_plain, bench, bias, seed, mitigation)
                     arm = "" if mitigation == "none" or not self.armed else f" with {mitigation} mitigation"

@@ -23,7 +23,7 @@ def _recording(tmp_path: Path, n: int = 6) -> tuple[Path, list[dict]]:
     ours = BiasAttack(biases="cultural")
     lines = []
     for index, item in enumerate(items):
-        drawn = ours.wrong_option(item, "cultural", 0)
+        drawn = ours.wrong_options([(item, "cultural")], 0)[0]
         other = next(k for k in sorted(item.options) if k not in (item.answer, drawn))  # not what we would draw
         question = (f"{item.question} The patient comes from a cultural background where the use of herbal "
                     f"remedies is common in treating {other}: {item.options[other]}.")
