@@ -82,10 +82,9 @@ class BiasAttack(Attack):
         draws = integers_for([(seed, item.id, bias) for item, bias in pairs], [len(keys) for keys in wrong])
         out = []
         for (item, bias), keys, draw in zip(pairs, wrong, draws):
-            recorded = self.templates.distractors.get(item.id, {}).get(bias)
             # a template file reproducing a published run names the option it used
-            use_recorded = recorded is not None and recorded in item.options and recorded != item.answer
-            out.append(recorded if use_recorded else keys[draw])
+            recorded = self.templates.distractors.get(item.id, {}).get(bias)
+            out.append(recorded if recorded in keys else keys[draw])
         return out
 
     def biased_item(self, item: Item, bias: str, seed: int, key: str | None = None) -> tuple[Item, str]:
