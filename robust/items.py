@@ -157,7 +157,11 @@ class Prediction:
 
     @classmethod
     def from_json(cls, text: str, *, cached: bool = False) -> "Prediction":
-        data = json.loads(text)
+        return cls.from_dict(json.loads(text), cached=cached)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, cached: bool = False) -> "Prediction":
+        """From ``json.loads(to_json())`` (the dict is taken over, not copied)."""
         data["samples"] = tuple(data.get("samples") or ())
         data["cached"] = cached
         if data.keys() != _PREDICTION_FIELDS:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sqlite3
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -93,3 +96,28 @@ def test_fingerprint_separates_models(tmp_path: Path) -> None:
         assert Runner(load_model("constant:A"), store).evaluate(variants)[0].choice == "A"
         assert Runner(load_model("constant:B"), store).evaluate(variants)[0].choice == "B"
         assert Runner(load_model("constant:B"), store).evaluate(variants)[0].cached
+
+
+def test_stored_answers_read_in_one_parse_equal_those_written_and_a_bad_row_is_its_own_error(tmp_path: Path) -> None:
+    written = {f"k{i}": Prediction(choice="AB"[i % 2], probs={"A": 0.25, "B": 0.75} if i % 3 else None,
+                                   confidence=None if i % 4 else 0.5, text=f"answer\u2028{i}", samples=("A", None),
+                                   latency=0.01 * i, extra={"n": i}) for i in range(50)}
+    path = tmp_path / "s.sqlite"
+    with ResponseStore(path) as store:
+        for key, prediction in written.items():
+            store.put("fp", key, prediction)
+        store.flush()
+        read = store.get_many("fp", list(written))
+    assert read.keys() == written.keys()
+    for key, prediction in written.items():
+        assert read[key] == dataclasses.replace(prediction, cached=True)
+    db = sqlite3.connect(path)
+    db.execute("UPDATE responses SET prediction = '1, 2' WHERE request = 'k3'")  # not one JSON object
+    db.commit()
+    db.close()
+    with ResponseStore(path) as store:
+        with pytest.raises((TypeError, ValueError)) as caught:
+            store.get_many("fp", list(written))
+    with pytest.raises(type(caught.value)) as alone:
+        json.loads("1, 2")
+    assert str(caught.value) == str(alone.value)
