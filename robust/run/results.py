@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..benches.open_answers import normalize_open_answer
 from ..items import Prediction, Variant
@@ -37,44 +37,77 @@ ANSWER_COLUMNS = [c for c in COLUMNS if c not in ("question", "params", "n_optio
 
 
 def result_row(variant: Variant, prediction: Prediction) -> dict[str, Any]:
-    """One results row. For an open question (no options) ``answer`` and ``choice`` are the
-    normalised reference and response texts (``robust.benches.open_answers``), so ``correct`` is
-    still ``choice == answer`` and an empty response is unparseable, as everywhere else. A missing
-    confidence or probability is None (null on disk, NaN in a frame)."""
-    item = variant.item
-    p_gold = prediction.p_of(item.answer)
-    answer, choice = item.answer, prediction.choice
-    if item.is_open:
-        answer, choice = normalize_open_answer(item.answer_text), normalize_open_answer(prediction.text) or None
+    """One results row (``result_columns`` of one pair)."""
+    return {name: column[0] for name, column in result_columns([(variant, prediction)]).items()}
+
+
+def result_columns(pairs: Sequence[tuple[Variant, Prediction]]) -> dict[str, list[Any]]:
+    """The results table's columns for these pairs, in ``COLUMNS`` order: built a column at a
+    time (a dict per row, then a list per column from the dicts, cost twice as much).
+
+    For an open question (no options) ``answer`` and ``choice`` are the normalised reference and
+    response texts (``robust.benches.open_answers``), so ``correct`` is still ``choice == answer``
+    and an empty response is unparseable, as everywhere else. A missing confidence or probability
+    is None (null on disk, NaN in a frame)."""
+    variants = [variant for variant, _ in pairs]
+    predictions = [prediction for _, prediction in pairs]
+    items = [variant.item for variant in variants]
+    answers = [item.answer for item in items]
+    choices = [prediction.choice for prediction in predictions]
+    for index, item in enumerate(items):
+        if item.is_open:
+            answers[index] = normalize_open_answer(item.answer_text)
+            choices[index] = normalize_open_answer(predictions[index].text) or None
     return {
-        "item_id": variant.source_id,
-        "variant_id": variant.id,
-        "attack": variant.attack,
-        "perturbation": variant.perturbation,
-        "severity": int(variant.severity),
-        "group": variant.group,
-        "turn": int(variant.turn),
-        "repeat": int(variant.repeat),
-        "answer": answer,
-        "choice": choice,
-        "correct": prediction.error is None and choice is not None and choice == answer,
-        "confidence": _float(prediction.confidence),
-        "p_gold": _float(p_gold),
-        "probs": _probs_json(dict(prediction.probs)) if prediction.probs is not None else None,
-        "n_options": len(item.options),
-        "question": item.question,
-        "params": _params_json(dict(variant.params)),
-        "description": variant.description,
-        "text": prediction.text,
-        "cached": bool(prediction.cached),
-        "error": prediction.error,
-        "latency": _float(prediction.latency),
+        "item_id": [variant.source_id for variant in variants],
+        "variant_id": [variant.id for variant in variants],
+        "attack": [variant.attack for variant in variants],
+        "perturbation": [variant.perturbation for variant in variants],
+        "severity": [int(variant.severity) for variant in variants],
+        "group": [variant.group for variant in variants],
+        "turn": [int(variant.turn) for variant in variants],
+        "repeat": [int(variant.repeat) for variant in variants],
+        "answer": answers,
+        "choice": choices,
+        "correct": [prediction.error is None and choice is not None and choice == answer
+                    for prediction, choice, answer in zip(predictions, choices, answers)],
+        "confidence": [_float(prediction.confidence) for prediction in predictions],
+        "p_gold": [_float(prediction.p_of(item.answer)) for prediction, item in zip(predictions, items)],
+        "probs": [_probs_json(dict(prediction.probs)) if prediction.probs is not None else None
+                  for prediction in predictions],
+        "n_options": [len(item.options) for item in items],
+        "question": [item.question for item in items],
+        "params": [_params_text(variant.params) for variant in variants],
+        "description": [variant.description for variant in variants],
+        "text": [prediction.text for prediction in predictions],
+        "cached": [bool(prediction.cached) for prediction in predictions],
+        "error": [prediction.error for prediction in predictions],
+        "latency": [_float(prediction.latency) for prediction in predictions],
     }
 
 
 # one encoder each (``json.dumps`` with options builds a new one per call)
 _probs_json = json.JSONEncoder().encode
 _params_json = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
+def _params_text(params: Mapping[str, Any]) -> str:
+    """A variant's parameters as JSON. Variants repeat a few parameter sets (a bias and a
+    distractor letter), so a set of plain values is encoded once; each value's type is part of
+    the memo key (``True == 1 == 1.0`` in a dict)."""
+    key = tuple([(name, value.__class__, value) for name, value in params.items()])
+    if not all(kind in _SCALARS for _, kind, _ in key):  # lists, tuples, mappings: encoded each time
+        return _params_json(dict(params))
+    text = _PARAMS_SEEN.get(key)
+    if text is None:
+        if len(_PARAMS_SEEN) >= 4096:
+            _PARAMS_SEEN.clear()
+        text = _PARAMS_SEEN[key] = _params_json(dict(params))
+    return text
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_PARAMS_SEEN: dict[tuple[Any, ...], str] = {}
 
 
 def _float(value: float | None) -> float | None:
@@ -89,20 +122,19 @@ def schema() -> Any:
     return pa.schema([(name, arrow[_TYPES[name]] if name in _TYPES else pa.string()) for name in COLUMNS])
 
 
-def _table_of(rows: Sequence[dict[str, Any]]) -> Any:
-    """An Arrow table of results rows, built column by column (no per-row frame)."""
+def _table_of(columns: dict[str, list[Any]]) -> Any:
+    """An Arrow table of results columns, each converted with its type given (``from_pydict``
+    converts value by value: 8x slower)."""
     import pyarrow as pa
 
     arrow = schema()
-    # column by column with the type given (from_pydict converts value by value: 8x slower)
-    return pa.Table.from_arrays([pa.array([row[field.name] for row in rows], type=field.type) for field in arrow],
-                                schema=arrow)
+    return pa.Table.from_arrays([pa.array(columns[field.name], type=field.type) for field in arrow], schema=arrow)
 
 
 def results_frame(pairs: Sequence[tuple[Variant, Prediction]]) -> Any:
     """The whole table in memory, as pandas (NaN for a missing number, None for a missing text):
     for a handful of rows (tests, an attack's own metrics)."""
-    return _table_of([result_row(variant, prediction) for variant, prediction in pairs]).to_pandas()
+    return _table_of(result_columns(pairs)).to_pandas()
 
 
 class ResultsWriter:
@@ -126,13 +158,13 @@ class ResultsWriter:
             return
         import pyarrow.parquet as pq
 
-        rows = [result_row(variant, prediction) for variant, prediction in pairs]
-        table = _table_of(rows)
+        columns = result_columns(pairs)
+        table = _table_of(columns)
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self._parquet_tmp, table.schema, compression="zstd")
             self._jsonl = self._jsonl_tmp.open("w", encoding="utf-8")
         self._parquet.write_table(table)
-        self._jsonl.write(_jsonl_block(rows))
+        self._jsonl.write(_jsonl_block(columns))
 
     def close(self) -> None:
         """Finish both files and move them into place (an empty run writes an empty table)."""
@@ -167,9 +199,10 @@ class ResultsWriter:
 _line = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
-def _jsonl_block(rows: Sequence[dict[str, Any]]) -> str:
-    """The answer columns of these rows as JSON lines, in ``ANSWER_COLUMNS`` order."""
-    return "".join(_line({name: row[name] for name in ANSWER_COLUMNS}) + "\n" for row in rows)
+def _jsonl_block(columns: dict[str, list[Any]]) -> str:
+    """The answer columns as JSON lines, in ``ANSWER_COLUMNS`` order."""
+    return "".join(_line(dict(zip(ANSWER_COLUMNS, values))) + "\n"
+                   for values in zip(*(columns[name] for name in ANSWER_COLUMNS)))
 
 
 def read_results(path: str | Path, extra: Iterable[str] = ()) -> Any:

@@ -178,3 +178,17 @@ def test_an_adaptive_attack_is_one_chunk() -> None:
     """Attacks that override execute (MedFuzz, blind) or pair items are never sliced."""
     for name in ("medfuzz", "blind", "probe", "confusion"):
         assert not ATTACKS.load(name).per_item
+
+
+def test_parameter_texts_are_each_variants_own_whatever_their_types() -> None:
+    """The parameter JSON is memoised per set of plain values: values equal across types
+    (True, 1, 1.0) or inside lists must still be written as they are."""
+    from robust.items import Variant
+    from robust.run.results import result_columns
+
+    item = Item(id="q", question="Q?", options={"A": "x", "B": "y"}, answer="A")
+    params: list[dict[str, Any]] = [{"k": True}, {"k": 1}, {"k": 1.0}, {"k": [1, True]}, {"k": [1, 1]},
+                                    {"k": (1, True)}, {"k": None}, {"k": "1"}, {"k": 1}, {"b": 2, "a": 1}]
+    pairs = [(Variant(item=item, source_id="q", attack="t", perturbation=f"p{i}", params=p), Prediction(choice="A"))
+             for i, p in enumerate(params)]
+    assert result_columns(pairs)["params"] == [json.dumps(p, sort_keys=True, default=str) for p in params]

@@ -4,6 +4,7 @@ Latin abbreviations ("Dr.", "e.g.") or inside decimals ("38.9°C")."""
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
 ABBREVIATIONS = frozenset(
     "dr mr mrs ms prof st sr jr vs etc approx no fig e.g i.e cf al inc ltd mt ft sq wt ht dept est min max".split()
@@ -16,6 +17,18 @@ def split_sentences(text: str) -> list[str]:
     the period is a known abbreviation or a single initial."""
     sentences: list[str] = []
     start = 0
+    for end, next_start in _boundaries(text):
+        sentences.append(text[start:end].strip())
+        start = next_start
+    tail = text[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return sentences
+
+
+def _boundaries(text: str) -> Iterator[tuple[int, int]]:
+    """(end of a sentence, start of the next) at each boundary ``split_sentences`` splits at."""
+    start = 0
     for match in _BOUNDARY.finditer(text):
         end = match.start()
         words = text[start:end].split()
@@ -23,20 +36,18 @@ def split_sentences(text: str) -> list[str]:
         last = last.lstrip("(\"'")
         if last in ABBREVIATIONS or (len(last) == 1 and last.isalpha()):
             continue
-        sentences.append(text[start:end].strip())
+        yield end, match.end()
         start = match.end()
-    tail = text[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return sentences
 
 
 def insert_after_first_sentence(text: str, sentence: str) -> str:
-    parts = split_sentences(text)
-    if len(parts) <= 1:
-        return f"{sentence} {text}".strip() if not parts else f"{parts[0]} {sentence}"
-    first_end = text.index(parts[0]) + len(parts[0])
-    return f"{text[:first_end]} {sentence} {text[first_end:].lstrip()}"
+    """``sentence`` after the first of ``split_sentences(text)`` (found without splitting the rest:
+    the bias attack inserts one per item and bias)."""
+    first = next(_boundaries(text), None)
+    if first is None:  # one sentence, or none
+        return f"{text.strip()} {sentence}" if text.strip() else sentence.strip()
+    end = first[0]
+    return f"{text[:end]} {sentence} {text[end:].lstrip()}"
 
 
 #: BiasMedQA's sentence boundary (its code splits "### Question: " + the question with this pattern):
