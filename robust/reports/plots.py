@@ -211,7 +211,9 @@ def accuracy_vs_shift(table: Any) -> str | None:
     ax.legend(fontsize=7, frameon=False)
     _style(ax)
     if len(labels) <= 12:
-        place_labels(fig, ax, list(labels), [", ".join(names) for names in labels.values()])
+        # a shared label can name every perturbation: wrapped, it fits beside its point
+        texts = [_wrap_names(names, 36) for names in labels.values()]
+        place_labels(fig, ax, list(labels), texts)
     return _svg(fig, "accuracy against calibration shift")
 
 
@@ -254,12 +256,38 @@ def place_labels(fig: Any, ax: Any, points: list[tuple[float, float]], texts: li
             label.remove()
         else:
             spilled.append(((x, y), text))
-    for index, ((x, y), text) in enumerate(spilled):
-        label = ax.annotate(text, (x, y), xytext=(1.04, 1.0 - 0.07 * index), textcoords="axes fraction",
+    # the column starts right of the axes and of every label placed beside its point
+    right = max([ax.bbox.x1 + 0.04 * ax.bbox.width] + [rect[2] + 4 for rect in taken])
+    column = (right - ax.bbox.x0) / ax.bbox.width
+    top = 1.0
+    for (x, y), text in spilled:  # stacked down the column, each below the last (labels may wrap)
+        label = ax.annotate(text, (x, y), xytext=(column, top), textcoords="axes fraction",
                             fontsize=6, ha="left", va="top", annotation_clip=False,
                             arrowprops={"arrowstyle": "-", "color": GREY, "linewidth": 0.4})
+        top -= _text_box(label, renderer).height / ax.bbox.height + 0.02
         placed.append(label)
     return placed
+
+
+def _wrap_names(names: list[str], width: int) -> str:
+    """Names joined by commas, a line break between names once a line reaches ``width``
+    characters (never inside a name)."""
+    lines = [names[0]]
+    for name in names[1:]:
+        if len(lines[-1]) + 2 + len(name) > width:
+            lines[-1] += ","
+            lines.append(name)
+        else:
+            lines[-1] += f", {name}"
+    return "\n".join(lines)
+
+
+def _text_box(label: Any, renderer: Any) -> Any:
+    """An annotation's text box, without its leader line."""
+    from matplotlib.text import Text
+
+    label.update_positions(renderer)  # what Annotation.get_window_extent does before adding the line
+    return Text.get_window_extent(label, renderer)
 
 
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:

@@ -77,3 +77,36 @@ def test_the_header_says_what_the_bundled_data_is(tmp_path, capsys) -> None:  # 
                  "--out", str(tmp_path / "m")]) == 0
     assert json.loads((tmp_path / "m" / "config.json").read_text())["data_label"] == BUNDLED_LABEL
     assert BUNDLED_LABEL in (tmp_path / "m" / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_label_shared_by_every_perturbation_stays_beside_its_point() -> None:
+    """A constant model puts all seven biases on one point: their joined label is wrapped and
+    placed inside the figure, not in a column far to the right that shrinks the plot."""
+    import re
+
+    table = _table(7).assign(accuracy_perturbed=0.2, calibration_shift_perturbed=0.8, accuracy_clean=0.2,
+                             calibration_shift_clean=0.8)
+    svg = plots.accuracy_vs_shift(table)
+    assert svg is not None
+    width = float(re.search(r'width="([0-9.]+)pt"', svg).group(1))  # type: ignore[union-attr]
+    assert width < 4.6 * 72 * 1.05, width  # the figure's own width, plus the tight crop's margin at most
+    for name in ("status quo", "false consensus", "self diagnosis", "cultural"):
+        assert name in svg
+
+
+def test_spilled_labels_are_stacked_without_overlapping() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2.0, 1.5))
+    points = [(0.5, 0.5 + 0.001 * i) for i in range(6)]
+    texts = [f"a long label number {i}\nwith a second line" for i in range(6)]
+    labels = plots.place_labels(fig, ax, points, texts)
+    renderer = fig.canvas.get_renderer()
+    boxes = [plots._text_box(label, renderer) for label in labels]  # the texts, leader lines aside
+    assert len(labels) == 6
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b), (a, b)
+    plt.close(fig)
