@@ -444,6 +444,9 @@ class PhantomReader(BaseModel):
 
     def head_probabilities(self, pixels: Sequence["np.ndarray"]) -> list[dict[str, dict[str, float]]]:
         """Each head's probabilities for each image."""
+        return self._head_probabilities([to_tensor(p) for p in pixels])
+
+    def _head_probabilities(self, tensors: Sequence["torch.Tensor"]) -> list[dict[str, dict[str, float]]]:
         import torch
 
         network, _ = self._load()
@@ -451,11 +454,11 @@ class PhantomReader(BaseModel):
         torch.set_num_threads(min(2, threads))
         try:
             with torch.inference_mode():
-                logits = network(torch.stack([to_tensor(p) for p in pixels]))
+                logits = network(torch.stack(list(tensors)))
         finally:
             torch.set_num_threads(threads)
         probs = {head: torch.softmax(value, dim=1).tolist() for head, value in logits.items()}
-        return [{head: dict(zip(HEADS[head], probs[head][row])) for head in HEADS} for row in range(len(pixels))]
+        return [{head: dict(zip(HEADS[head], probs[head][row])) for head in HEADS} for row in range(len(tensors))]
 
     def predict(self, items: Sequence[Item]) -> Iterator[tuple[int, Prediction]]:
         for start in range(0, len(items), self.batch_size):
@@ -472,16 +475,15 @@ class PhantomReader(BaseModel):
                     yield index, Prediction(choice=None, error=f"phantom-reader cannot read this question ({exc}); "
                                             "it answers questions on modality, organ, abnormality, finding, position")
                     continue
-                try:
-                    pixels = load_pixels(item.images[0])
-                    to_tensor(pixels)
+                try:  # converted here, once: an image that cannot be is this item's error alone
+                    tensor = to_tensor(load_pixels(item.images[0]))
                 except Exception as exc:  # noqa: BLE001 - one unreadable image is that item's error
                     yield index, Prediction(choice=None, error=f"phantom-reader cannot read the image: {exc}")
                     continue
-                ready.append((index, item, pixels))
+                ready.append((index, item, tensor))
             if not ready:
                 continue
-            heads = self.head_probabilities([pixels for _, _, pixels in ready])
+            heads = self._head_probabilities([tensor for _, _, tensor in ready])
             latency = (time.perf_counter() - began) / len(ready)
             for (index, item, _), probabilities in zip(ready, heads):
                 probs = answer(item, probabilities)
