@@ -28,7 +28,7 @@ def integers_for(keys: Sequence[tuple[Any, ...]], highs: Sequence[int]) -> list[
     """``rng_for(*key).integers(high)`` for every key: the same numbers, drawn together.
 
     Building a numpy Generator costs about 20 µs, and the bias attack draws one number per item
-    and bias (80,000 on a 10,000-item bench, every run, cached or not). Here numpy's SeedSequence
+    and bias (70,000 on a 10,000-item bench, every run, cached or not). Here numpy's SeedSequence
     is computed for all keys at once on arrays, and its PCG64 stream and bounded draw (Lemire's
     method on 32-bit words) in Python integers: about 4 µs a number. A test checks equality with
     ``rng_for`` on random keys and bounds."""

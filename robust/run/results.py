@@ -42,8 +42,8 @@ def result_row(variant: Variant, prediction: Prediction) -> dict[str, Any]:
 
 
 def result_columns(pairs: Sequence[tuple[Variant, Prediction]]) -> dict[str, list[Any]]:
-    """The results table's columns for these pairs, in ``COLUMNS`` order: built a column at a
-    time (a dict per row, then a list per column from the dicts, cost twice as much).
+    """The results table's columns for these pairs, in ``COLUMNS`` order: the Arrow table and the
+    JSON lines are both made from them.
 
     For an open question (no options) ``answer`` and ``choice`` are the normalised reference and
     response texts (``robust.benches.open_answers``), so ``correct`` is still ``choice == answer``
