@@ -58,6 +58,11 @@ def row(name: str, value: str, goal: str = "") -> None:
 CPU: dict[str, float] = {}
 
 
+def cell(text: str) -> str:
+    """A Markdown table cell: a "|" inside a value (robust | raw aiohttp) is not a column break."""
+    return text.replace("|", "\\|")
+
+
 def measure(command: list[str], label: str | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS in MiB) of ``command`` in a fresh process; its CPU seconds go to
     ``CPU[label]`` (on a shared machine, work per CPU-second is the steadier figure)."""
@@ -239,7 +244,7 @@ def main() -> None:
         f"end {os.getloadavg()[0]:.1f}. "
         "Printed, never asserted; the machine may be shared, so read differences under ~15 % as noise.", "",
         "| measure | value | note |", "|---|---:|---|",
-        *[f"| {name.strip()} | {value} | {goal} |" for name, value, goal in ROWS],
+        *[f"| {cell(name.strip())} | {cell(value)} | {cell(goal)} |" for name, value, goal in ROWS],
     ]
     Path(args.results).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"written: {args.results}")
