@@ -152,3 +152,148 @@ def test_fuzzed_files_give_items_or_an_input_error(tmp_path: Path, case: tuple[s
     except UsageError:
         raise
     assert items and all(item.answer in item.options and isinstance(item.question, str) for item in items)
+
+
+# the image benches' loaders, each from one well-formed file whose images exist
+_PROBMED = {"id": "img1", "image": "img1.png", "image_type": "ct scan_abdomen", "qa_type": "modality_gt",
+            "question": "Is this a CT scan? (please answer yes/no)", "answer": "yes"}
+_PAIR = {"im_1": "a.png", "im_2": "b.png", "question": "What is shown?", "option_A": "Aneurysm", "option_B": "Stenosis",
+         "im_1_correct": "A", "im_2_correct": "B", "category_1": ["Cerebral"], "category_2": ["Cerebral"],
+         "BiomedCLIP_sim": 0.92, "DINO_sim": 0.61}
+IMAGE_SEEDS = {
+    "probmed": ("test.json", json.dumps([_PROBMED, _PROBMED | {"qa_type": "modality_hallu", "answer": "no",
+                                                               "question": "Is this an MRI? (please answer yes/no)"}])),
+    "mediconfusion": ("dataset.json", json.dumps({"10001": _PAIR})),
+    "vqa-rad": ("vqarad.json", json.dumps([{"qid": 7, "image_name": "synpic1.png", "image_organ": "CHEST",
+                                            "question": "Is there a mass?", "answer": "Yes", "answer_type": "CLOSED",
+                                            "question_type": "PRES", "phrase_type": "test_freeform"},
+                                           {"qid": 8, "image_name": "synpic1.png", "question": "Which organ?",
+                                            "answer": "lung", "answer_type": "OPEN"}])),
+    "slake": ("slake.json", json.dumps([{"qid": 11, "img_id": 102, "img_name": "xmlab102/source.png",
+                                         "question": "Does the picture contain liver?", "answer": "No", "q_lang": "en",
+                                         "modality": "CT", "answer_type": "CLOSED"}])),
+    "pmc-vqa": ("pmc.csv", "Figure_path,Question,Answer,Choice A,Choice B,Choice C,Choice D,Answer_label\n"
+                           "a.png,What is shown?,y,A:x,B:y,C:z,D:w,B\nb.png,\"Which, then?\",x,A:x,B:y,C:z,D:w,A\n"),
+    # the generated and bundled-image benches read a small recipe
+    "phantom-vqa": ("phantom.json", json.dumps({"bench": "phantom-vqa", "generator_version": 1, "seed": 2026,
+                                                "size": 6})),
+    "medimages": ("medimages.json", json.dumps({"bench": "medimages", "samples": ["ct_small", "retina", "ihc"]})),
+}
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    from PIL import Image
+
+    for name in ("img1.png", "a.png", "b.png", "synpic1.png", "xmlab102/source.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("L", (8, 8), 128).save(tmp_path / name)
+    return tmp_path
+
+
+@st.composite
+def _mutated_image_bench(draw: st.DrawFn) -> tuple[str, str, bytes]:
+    bench = draw(st.sampled_from(sorted(IMAGE_SEEDS)))
+    name, text = IMAGE_SEEDS[bench]
+    buffer = bytearray(text.encode("utf-8"))
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["flip", "insert", "delete", "duplicate"]))
+        at = draw(st.integers(0, max(len(buffer) - 1, 0)))
+        if kind == "flip" and buffer:
+            buffer[at] = draw(st.sampled_from([0, 10, 34, 44, 46, 47, 91, 93, 123, 125, 0xFF, ord("1"), ord("A")]))
+        elif kind == "insert":
+            buffer[at:at] = draw(st.sampled_from([b'"', b",", b"\n", b"[", b"{}", b"null", b"true", b"1e999", b"-1",
+                                                  b"../", b"/etc/passwd", b'"x":[]', b"\xc2\x85"]))
+        elif kind == "delete" and buffer:
+            del buffer[at : at + draw(st.integers(1, 8))]
+        elif buffer:
+            buffer[at:at] = buffer[at : at + draw(st.integers(1, 40))]
+    return bench, name, bytes(buffer)
+
+
+def test_the_image_bench_seeds_load(image_folder: Path) -> None:
+    for bench, (name, text) in IMAGE_SEEDS.items():
+        (image_folder / name).write_text(text, encoding="utf-8")
+        assert load_bench(bench, image_folder / name)[0], bench
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_mutated_image_bench())
+def test_fuzzed_image_bench_files_give_items_or_an_input_error(image_folder: Path,
+                                                               case: tuple[str, str, bytes]) -> None:
+    bench, name, data = case
+    path = image_folder / name
+    path.write_bytes(data)
+    try:  # a recipe's size is kept small: a fuzzed "size": 2409999 would only be slow
+        items, _, _ = load_bench(bench, path, size=6 if bench == "phantom-vqa" else None)
+    except InputError as exc:
+        assert str(path) in str(exc)
+        return
+    assert items and all(isinstance(item.question, str) and item.images for item in items)
+    assert all(item.answer in item.options or item.is_open for item in items)
+
+
+def _mutate_text(draw: st.DrawFn, data: bytes, inserts: list[bytes]) -> bytes:
+    buffer = bytearray(data)
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(["flip", "insert", "delete", "duplicate"]))
+        at = draw(st.integers(0, max(len(buffer) - 1, 0)))
+        if kind == "flip" and buffer:
+            buffer[at] = draw(st.sampled_from([0, 9, 10, 32, 34, 38, 42, 44, 58, 45, 123, 125, 0xFF]))
+        elif kind == "insert":
+            buffer[at:at] = draw(st.sampled_from(inserts))
+        elif kind == "delete" and buffer:
+            del buffer[at : at + draw(st.integers(1, 12))]
+        elif buffer:
+            buffer[at:at] = buffer[at : at + draw(st.integers(1, 60))]
+    return bytes(buffer)
+
+
+_TEMPLATES = (Path(__file__).parent.parent / "robust" / "perturbations" / "text" / "bias_templates.yaml").read_bytes()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_fuzzed_bias_templates_load_or_name_the_file(tmp_path: Path, data: st.DataObject) -> None:
+    """--templates: a damaged YAML (tags, anchors, tabs, a key without a value) is an InputError."""
+    from robust.perturbations.text.bias import load_templates
+
+    path = tmp_path / "templates.yaml"
+    path.write_bytes(data.draw(st.composite(lambda draw: _mutate_text(draw, _TEMPLATES, [
+        b"!!python/object:os.system ", b"&a ", b"*a", b"\t", b": ", b"- ", b"{", b"[", b"'", b"~", b"<<: *a\n",
+        b"{option}", b"%YAML 1.1\n", b"\xef\xbb\xbf"]))()))
+    try:
+        templates = load_templates(path)
+    except InputError as exc:
+        assert str(path) in str(exc)
+        return
+    assert templates.biases and all("{option}" in t.template for t in templates.biases.values())
+
+
+_REPLAY = "".join(json.dumps(row) + "\n" for row in [
+    {"index": 0, "perturbation": "clean", "choice": "A", "probs": [0.7, 0.1, 0.1, 0.05, 0.05]},
+    {"index": 0, "perturbation": "recency", "response": "The answer is **B**."},
+    {"index": 1, "perturbation": "clean", "samples": ["A", "C", "A"]},
+    {"index": 1, "perturbation": "recency", "choice": None, "error": "HTTP 500"},
+]).encode()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_fuzzed_replay_files_run_or_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          data: st.DataObject) -> None:
+    """Recorded answers (``robust analyze FILE``, what ``replay:`` reads): a damaged recording is
+    exit 2 and one line naming it, or a complete run."""
+    path = tmp_path / "answers.jsonl"
+    path.write_bytes(data.draw(st.composite(lambda draw: _mutate_text(draw, _REPLAY, [
+        b'"', b",", b"\n", b"null", b"true", b"-1", b"1e999", b"[]", b'"index":', b'"choice":"Z"', b"{}"]))()))
+    out = tmp_path / "run"
+    shutil.rmtree(out, ignore_errors=True)
+    code = main(["analyze", str(path), "--limit", "2", "--quiet", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if code == 0:
+        assert json.loads((out / "config.json").read_text())["status"] == "complete"
+        return
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("robust: error: ") and str(path) in lines[0], err

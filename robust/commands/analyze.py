@@ -126,12 +126,20 @@ def pairs_from_records(records: Sequence[Any], items: Mapping[str, Any], path: P
         if not variant.is_clean:
             attacks.setdefault(variant.source_id, {})[variant.attack] = None
     pairs = []
+    first_line: dict[str, int] = {}  # variant id -> the line of its answer
     for record, variant, prediction in recorded:
         if variant.is_clean and record.attack is None and record.variant_id is None:
-            for attack in attacks.get(variant.source_id) or [variant.attack]:
-                pairs.append((dataclasses.replace(variant, attack=attack), prediction))
+            copies = [dataclasses.replace(variant, attack=attack)
+                      for attack in attacks.get(variant.source_id) or [variant.attack]]
         else:
-            pairs.append((variant, prediction))
+            copies = [variant]
+        for copy in copies:
+            if copy.id in first_line:  # counted twice, a paired test would weigh the item double
+                raise InputError(f"a second answer for variant {copy.id} (the first is on line "
+                                 f"{first_line[copy.id]}); one answer per variant: tell them apart by perturbation, "
+                                 "severity, or repeat for repeated samples", path=path, line=record.line)
+            first_line[copy.id] = record.line
+            pairs.append((copy, prediction))
     with_clean = {(v.source_id, v.attack) for v, _ in pairs if v.is_clean}
     lacking = sorted({v.source_id for v, _ in pairs if (v.source_id, v.attack) not in with_clean})
     if lacking:

@@ -190,12 +190,16 @@ class ReplayModel(BaseModel):
 
         Every variant needs a record: the error names what is missing, before any statistics.
         """
-        by_variant = {r.variant_id: r for r in self.records if r.variant_id is not None}
+        by_variant: dict[str, Record] = {}
         by_parts: dict[tuple[str, str, int, int, int], list[Record]] = {}
         for entry in self.records:
             if entry.variant_id is None:
                 by_parts.setdefault((entry.item_id, entry.perturbation, entry.severity, entry.turn, entry.repeat),
                                     []).append(entry)
+            elif entry.variant_id in by_variant:
+                self._second_answer(entry.variant_id, by_variant[entry.variant_id], entry)
+            else:
+                by_variant[entry.variant_id] = entry
         missing: list[str] = []
         bound: list[Record] = []
         for variant in variants:
@@ -203,7 +207,11 @@ class ReplayModel(BaseModel):
             if record is None:
                 candidates = by_parts.get((variant.source_id, variant.perturbation, variant.severity, variant.turn,
                                            variant.repeat), [])
-                record = next((r for r in candidates if r.attack in (None, variant.attack)), None)
+                fitting = [r for r in candidates if r.attack == variant.attack] or \
+                    [r for r in candidates if r.attack is None]
+                if len(fitting) > 1:
+                    self._second_answer(variant.id, fitting[0], fitting[1])
+                record = fitting[0] if fitting else None
             if record is None:
                 missing.append(variant.id)
             else:
@@ -214,6 +222,12 @@ class ReplayModel(BaseModel):
             raise InputError(f"no recorded answer for {len(missing)} of {len(variants)} variants: {shown} "
                              "(give variant_id, or item_id + perturbation [+ severity])", path=self.path)
         return bound
+
+    def _second_answer(self, variant_id: str, first: Record, second: Record) -> None:
+        """Two records for one variant: which one the model gave is unknowable, so say so."""
+        raise InputError(f"a second answer for variant {variant_id} (the first is on line {first.line}); one answer "
+                         "per variant: tell them apart by perturbation, severity, or repeat for repeated samples",
+                         path=self.path, line=second.line)
 
     def _record_for(self, item: Item) -> Record | None:
         record = self._bound.get(_content_key(item))

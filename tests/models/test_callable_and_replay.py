@@ -198,6 +198,44 @@ def test_analyze_bad_input_is_one_line_exit_2(tmp_path: Path, medqa_file: Path,
     assert len(err) == 1 and "no recorded answer for 1 of" in err[0]
 
 
+def test_two_answers_for_one_variant_are_an_error_naming_both_lines(tmp_path: Path, medqa_file: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A misspelt key ("pertubation") makes a second clean answer: counted twice, it would weigh the
+    item double in every paired test, so it is refused, naming both lines, with or without --attack."""
+    from robust.benches import load_bench
+
+    bench, _, _ = load_bench("medqa", str(medqa_file))
+    first = bench[0].id
+    rows = [{"item_id": first, "perturbation": "clean", "choice": "A"},
+            {"item_id": first, "pertubation": "recency", "choice": "B"}]
+    code = main(["analyze", str(write_jsonl(tmp_path / "p.jsonl", rows)), "--bench", "medqa", "--data",
+                 str(medqa_file), "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and not (tmp_path / "o").exists()
+    assert f"p.jsonl:2: a second answer for variant {first}::replay/clean (the first is on line 1)" in err[0]
+    # bound to an attack's variants: by variant id, and by item + perturbation
+    for rows in ([{"item_id": first, "variant_id": f"{first}::bias/recency", "choice": "A"},
+                  {"item_id": first, "variant_id": f"{first}::bias/recency", "choice": "B"}],
+                 [{"item_id": first, "perturbation": "recency", "attack": "bias", "choice": "A"},
+                  {"item_id": first, "perturbation": "recency", "attack": "bias", "choice": "B"}]):
+        rows = [{"item_id": first, "perturbation": "clean", "choice": "A"}, *rows]
+        code = main(["analyze", str(write_jsonl(tmp_path / "q.jsonl", rows)), "--bench", "medqa", "--data",
+                     str(medqa_file), "--attack", "bias", "--biases", "recency", "--out", str(tmp_path / "b"),
+                     "--quiet"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and not (tmp_path / "b").exists(), err
+        assert f"q.jsonl:3: a second answer for variant {first}::bias/recency (the first is on line 2)" in err[0]
+    # a clean answer for one attack beside one for every attack: the attack's own is taken
+    rows = [{"item_id": first, "perturbation": "clean", "choice": "B"},
+            {"item_id": first, "perturbation": "clean", "attack": "bias", "choice": "A"},
+            {"item_id": first, "perturbation": "recency", "choice": "B"}]
+    assert main(["analyze", str(write_jsonl(tmp_path / "r.jsonl", rows)), "--bench", "medqa", "--data",
+                 str(medqa_file), "--attack", "bias", "--biases", "recency", "--out", str(tmp_path / "c"),
+                 "--quiet"]) == 0
+    table = pd.read_parquet(tmp_path / "c" / "results.parquet")
+    assert table.set_index("perturbation").loc["clean", "choice"] == "A"
+
+
 def test_analyze_pairs_a_clean_record_without_an_attack_with_each_attack_of_its_item(tmp_path: Path,
                                                                                       medqa_file: Path) -> None:
     """The documented mix: clean answers by perturbation name, perturbed ones by variant id."""
