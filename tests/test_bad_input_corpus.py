@@ -1,7 +1,8 @@
 """The bad-input corpus (tests/corpus/, described case by case in cases.json): every malformed file
 is exit 2 with ONE line naming the file, the line or record and the field — never a traceback, never
 a run folder; the well-formed oddities (U+2028 inside strings, tabs in a .tsv, a BOM) load. Plus
-flags checked before any model call, and a fuzz test over every text loader."""
+flags checked before any model call, and fuzz tests over every loader: text and image benches,
+recipes, bias templates and recorded answers."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ def test_every_corpus_file(case: dict[str, object], tmp_path: Path, capsys: pyte
 
 def test_the_corpus_is_complete() -> None:
     files = {p.name for p in CORPUS.iterdir() if p.is_file() and p.name != "cases.json"}
-    assert files == {c["file"] for c in CASES} and len(CASES) >= 60
+    assert files == {c["file"] for c in CASES} and len(CASES) >= 84
 
 
 def test_an_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
