@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+import warnings
+from typing import Callable, Sequence, TextIO
 
 from .errors import RobustError
 
@@ -59,6 +60,28 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with warnings.catch_warnings():  # the caller's warning settings come back afterwards
+        warnings.showwarning = _one_line_warning(set())
+        return _main(argv)
+
+
+def _one_line_warning(seen: set[str]) -> Callable[..., None]:
+    """Warnings (ours and the libraries') as one ``robust: warning:`` line each, every message
+    once: not Python's two lines of source file and code per call site."""
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        from .redact import redact_text
+
+        text = redact_text(str(message))
+        if text not in seen:
+            seen.add(text)
+            print(f"robust: warning: {text}", file=file or sys.stderr)
+
+    return show
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_list)
     try:

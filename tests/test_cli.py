@@ -98,3 +98,27 @@ def test_help_is_fast_and_light() -> None:
     assert result.stdout.strip() == ""
     result = subprocess.run([sys.executable, "-m", "robust.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "attack" in result.stdout
+
+
+def test_warnings_are_one_line_each_and_said_once(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Not Python's "file.py:405: UserWarning: ..." plus a line of source code per call site."""
+    import warnings
+
+    import robust.commands.list_ as list_command
+    from robust.cli import main
+
+    def run(args: object) -> int:
+        for _ in range(3):
+            warnings.warn("2 duplicate clean rows (same attack and item); keeping the first", stacklevel=1)
+        warnings.warn("a library's warning about http://user:secret@host/v1", RuntimeWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(list_command, "run", run)
+    before = warnings.showwarning
+    assert main(["list"]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "robust: warning: 2 duplicate clean rows (same attack and item); keeping the first",
+        "robust: warning: a library's warning about http://***@host/v1",
+    ]
+    assert warnings.showwarning is before  # the caller's handler is back
