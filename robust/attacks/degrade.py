@@ -363,8 +363,8 @@ def degrade_verdict(by_cell: Sequence[Mapping[str, Any]], by_level: Sequence[Map
                "variant was answered."
     if clean_chance is not None and not clean_chance["above_chance"]:
         return (f"Clean accuracy is {_pct(clean['accuracy'])} on {clean['n_items']} items, not above chance "
-                f"({_pct(clean_chance['chance'])}; {clean_chance['test']}, p = {clean_chance['p_value']:.3f}): the "
-                "model does not read these images, so a fall (or not) under degradation says nothing about its "
+                f"({_pct(clean_chance['chance'])}; {clean_chance['test']}, p = {clean_chance['p_value']:.3f}): nothing "
+                "shows the model reads these images, so a fall (or not) under degradation says nothing about its "
                 "robustness.")
     top = by_level[-1]
     level = top["severity"]

@@ -89,6 +89,9 @@ class MiningResult:
     def describe(self) -> str:
         """One honest paragraph: how many pairs, from how many images, and their similarities."""
         r = self.report()
+        if not r["n_close_under_a"]:  # no cos_B threshold to speak of (a relative one has nothing to rank)
+            return (f"Mined 0 confusing pairs from {r['n_images']} images: no pair has cos_A >= {r['tau_a']:g} "
+                    f"({self.embed_a}), so none could be told apart under B ({self.embed_b}).")
         text = (f"Mined {r['n_pairs']} confusing pair{'s' if r['n_pairs'] != 1 else ''} from {r['n_images']} images: "
                 f"{r['n_close_under_a']} pairs have cos_A >= {r['tau_a']:g} ({self.embed_a}), "
                 f"{r['n_close_a_far_b']} of them have cos_B <= {r['tau_b']:.3g} ({self.embed_b}"

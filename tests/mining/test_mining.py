@@ -159,3 +159,13 @@ def test_relative_tau_b_takes_the_lowest_quarter_of_the_a_close_pairs() -> None:
     assert report["tau_b_relative"] and report["n_close_under_a"] == 3
     assert report["n_close_a_far_b"] == 1 and len(result.pairs) == 1
     assert "the lowest quarter of cos_B among them" in result.describe()
+
+
+def test_no_a_close_pair_names_no_cos_b_threshold() -> None:
+    """Nothing close under A leaves no cos_B quarter to take: the description says so, and no
+    made-up threshold ("cos_B <= -1")."""
+    result = mine(_candidates(), tau_a=0.99999, tau_b=None)
+    assert result.report()["n_close_under_a"] == 0 and not result.pairs
+    text = result.describe()
+    assert text.startswith("Mined 0 confusing pairs from ") and "no pair has cos_A >= 0.99999" in text
+    assert "cos_B <=" not in text
