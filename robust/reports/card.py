@@ -196,6 +196,8 @@ def display_rows(card: Mapping[str, Any]) -> list[dict[str, str]]:
             "floor": _floor_text(family),
             "verdict": family["verdict"],
             "bad": "bad" if family["bad"] else "",
+            # held, dropped, or at chance (where holding up is no evidence of robustness)
+            "style": "bad" if family["bad"] else "moot" if family["at_chance"] else "",
         })
     return rows
 
@@ -246,7 +248,8 @@ def render_card_markdown(card: Mapping[str, Any]) -> str:
             + " |")
     lines.append("")
     for row in rows:
-        lines.append(f"{'❌' if row['bad'] else '✅'} **{_cell(row['attack'])}:** {_cell(row['verdict'])}")
+        mark = {"bad": "❌", "moot": "⚠️"}.get(row["style"], "✅")
+        lines.append(f"{mark} **{_cell(row['attack'])}:** {_cell(row['verdict'])}")
     for skipped in card.get("skipped") or []:
         lines.append(f"- not run: **{_cell(str(skipped['name']))}** — {_cell(str(skipped['reason']))}")
     lines += ["", f"<sub>Paired on the same items within each family; p-values adjusted within each family. "

@@ -73,6 +73,17 @@ def test_card_rows_links_and_header(scan_dir: Path) -> None:
     assert card["warnings"] and card["warnings"][0].startswith("At chance: clean accuracy")
     assert html.index("At chance: clean accuracy") < html.index("Per attack family")
     assert card["verdict"].endswith("so these results measure option-matching, not reasoning.")
+    from markupsafe import escape
+
+    # holding up at chance is not good news: neutral boxes and a warning mark, never green or a tick
+    held_at_chance = [f["attack"] for f in card["families"] if f["at_chance"] and not f["bad"]]
+    assert held_at_chance
+    assert f'<p class="verdict moot"><b>{escape(card["verdict"])}</b></p>' in html
+    for name in held_at_chance:
+        assert f'<p class="verdict moot"><b><a href="{name}/report.html">{name}</a>:</b>' in html
+        assert f"⚠️ **{name}:**" in md and f"✅ **{name}:**" not in md
+        report = (scan_dir / name / "report.html").read_text()
+        assert f'<p class="verdict moot"><b>{name}:</b>' in report
 
 
 def test_gate_on_scan_folder_rule_names_a_family(scan_dir: Path, tmp_path: Path,
