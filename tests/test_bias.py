@@ -128,3 +128,14 @@ def test_user_templates(tmp_path: Path) -> None:
     broken.write_text("biases: [unclosed\n")
     with pytest.raises(InputError, match="broken.yaml:.*invalid YAML"):
         load_templates(broken)
+
+
+@pytest.mark.parametrize("template", ["x {option} {foo}", "x {option} {0}", "x {option} {", "x {option} }"])
+def test_a_template_with_another_placeholder_is_refused_at_load(tmp_path: Path, template: str) -> None:
+    """It used to fail mid-run with a KeyError traceback and exit 1 (the gate's code)."""
+    path = tmp_path / "t.yaml"
+    path.write_text(f"biases:\n  recency:\n    placement: append\n    template: '{template}'\n")
+    with pytest.raises(InputError, match=r"t.yaml, field 'biases.recency.template': must contain no placeholder"):
+        load_templates(path)
+    path.write_text("biases:\n  recency:\n    template: 'In {{braces}}: {option}.'\n")
+    assert load_templates(path).biases["recency"].template.format(option="A: x") == "In {braces}: A: x."

@@ -12,7 +12,7 @@ import pytest
 
 from robust.attacks.bias import BiasAttack
 from robust.errors import ModelError
-from robust.items import Item, Prediction
+from robust.items import Item, Prediction, Variant
 from robust.models.base import BaseModel
 from robust.run.experiment import RunConfig, execute
 from robust.run.runner import Runner
@@ -121,3 +121,18 @@ def test_stored_answers_read_in_one_parse_equal_those_written_and_a_bad_row_is_i
     with pytest.raises(type(caught.value)) as alone:
         json.loads("1, 2")
     assert str(caught.value) == str(alone.value)
+
+
+def test_a_rerun_that_asks_only_the_failed_requests_does_not_stop_early(tmp_path: Path) -> None:
+    """First run: 20 of 160 answers are errors (under the early-stop share), the run completes and
+    says a re-run asks those 20 again. The re-run asks only them: all fail again, and it must still
+    complete as the first did, not call a setup with 140 stored answers broken."""
+    items = [Item(id=f"q{i}", question=f"Question {i}?", options={"A": "x", "B": "y"}, answer="A") for i in range(160)]
+    failing = [f"q{i}" for i in range(0, 160, 8)]
+    variants = [Variant.clean(item, "t") for item in items]
+    with ResponseStore(tmp_path / "s.sqlite") as store:
+        first = Runner(CountingModel(error_ids=failing), store).evaluate(variants)
+        again = Runner(model := CountingModel(error_ids=failing), store)
+        second = again.evaluate(variants)
+    assert sum(p.error is not None for p in first) == 20 == sum(p.error is not None for p in second)
+    assert model.calls == 20 and again.counters.cache_hits == 140

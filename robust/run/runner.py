@@ -207,6 +207,8 @@ class Runner:
                              f"answers saved: {exc}; {STORE_HELP}") from None
 
     def _failing(self, failed: Counter[str], answered: int) -> bool:
-        """A large share of failures means a broken setup: stop instead of burning the budget."""
+        """A large share of failures means a broken setup: stop instead of burning the budget. The
+        share is of every answer this run has had, those from the store included: a re-run that asks
+        only the requests that failed before must not stop where the first run went on."""
         errors = sum(failed.values())
-        return errors >= self.stop_min_errors and errors >= self.stop_error_share * answered
+        return errors >= self.stop_min_errors and errors >= self.stop_error_share * (answered + self.counters.cache_hits)

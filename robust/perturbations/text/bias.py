@@ -60,6 +60,11 @@ def load_templates(path: str | Path | None = None) -> TemplateSet:
         template = spec.get("template")
         if not isinstance(template, str) or "{option}" not in template:
             raise InputError("must be text containing {option}", path=file, field=f"{field}.template")
+        try:  # a placeholder other than {option} ("{foo}", "{0}", a lone "{") would fail mid-run
+            template.format(option="A: option")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise InputError(f"must contain no placeholder but {{option}} (write {{{{ and }}}} for literal braces): "
+                             f"{type(exc).__name__}: {exc}", path=file, field=f"{field}.template") from None
         placement = spec.get("placement", "append")
         if placement not in PLACEMENTS:
             raise InputError(f"must be one of {', '.join(PLACEMENTS)}", path=file, field=f"{field}.placement")
