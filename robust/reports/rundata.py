@@ -82,6 +82,14 @@ class RunData:
             return ScanData.load_scan(folder)
         summary = _read_json(folder / "summary.json", what="summary") or {}
         config = _read_json(folder / "config.json", what="config", required=False) or {}
+        status = config.get("status")
+        if status not in (None, "complete"):
+            # config.json is rewritten when a run starts: a summary beside a failed or unfinished run is
+            # an earlier run's (maybe another model's), so a gate or report must not read it as this one
+            why = f": {config['error']}" if config.get("error") else ""
+            raise InputError(f"the last run in this folder did not complete (status {status}{why}); its figures "
+                             "would be an earlier run's. Re-run it (answers so far are in the response store)",
+                             path=folder / "config.json", field="status")
         if not isinstance(summary.get("perturbations"), list):
             raise InputError("missing or not a list", path=folder / "summary.json", field="perturbations")
         return cls(run_dir=folder, config=redact(config), summary=redact(summary))

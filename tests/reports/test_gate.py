@@ -175,3 +175,19 @@ def test_gate_junit_to_an_unwritable_path_is_a_one_line_error(
     assert main(["gate", str(run), "--policy", str(policy), "--junit", str(target)]) == 2
     err = capsys.readouterr().err
     assert "cannot write" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("status", ["failed", "running"])
+def test_a_folder_whose_last_run_did_not_complete_is_not_judged(run: Path, tmp_path: Path, status: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A second run into the same folder that failed leaves the first run's summary beside its own
+    config.json: a gate (or report) reading it would pass on another run's numbers."""
+    config = json.loads((run / "config.json").read_text())
+    config.update(status=status, model="python:./boom.py:boom", error="ModelError: stopped early")
+    (run / "config.json").write_text(json.dumps(config))
+    policy = write(tmp_path, "rules:\n  - attack: bias\n    max_drop: 0.9\n")
+    code, out, err = gate(run, policy, capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert f"{run / 'config.json'}, field 'status': the last run in this folder did not complete (status {status}" in err
+    assert main(["report", str(run), "--format", "md", "--out", "-"]) == 2
+    assert "did not complete" in capsys.readouterr().err
