@@ -107,6 +107,9 @@ def severity_trend(
         return TrendResult(0.0, float("nan"), float("nan"), 1.0, int(sev.size), n_items, levels, "constant outcome")
     n_level = np.bincount(level_of_row).astype(np.float64)
     s_level = np.bincount(level_of_row, weights=corr)
+    if np.all(s_level * n_level[0] == s_level[0] * n_level):  # the same accuracy at every level: MLE slope is 0
+        return TrendResult(0.0, float("nan"), float("nan"), 1.0, int(sev.size), n_items, levels,
+                           "the same accuracy at every level")
     design = np.column_stack([np.ones_like(levels_arr), levels_arr])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -137,6 +140,13 @@ def severity_trend(
         note = "quasi-separation: levels separate correct from wrong; slope is not estimable"
     z = float(ndtri(0.5 + level / 2))
     p_value = float(2.0 * ndtr(-abs(slope / se))) if se > 0 else (1.0 if slope == 0 else 0.0)
+    # The sandwich rests on many items whose answers change with severity; when few do, it is far
+    # too small (one item changing of 12 gave p = 1e-61). Below MIN_CHANGING_ITEMS such items the
+    # p-value is never below an exact sign test over them.
+    floor, changing = _sign_test(sev, corr, groups, n_items)
+    if changing < MIN_CHANGING_ITEMS and floor > p_value:
+        p_value = floor
+        note = note or f"p from an exact sign test: only {changing} item{'s' if changing != 1 else ''} change with severity"
     return TrendResult(
         slope=slope,
         ci_low=slope - z * se,
@@ -147,6 +157,27 @@ def severity_trend(
         levels=levels,
         note=note,
     )
+
+
+#: fewer items than this whose answers change with severity: the cluster-robust p-value is not trusted
+#: alone (cluster sandwiches need many informative clusters) and is floored by an exact sign test
+MIN_CHANGING_ITEMS = 30
+
+
+def _sign_test(sev: Any, corr: Any, groups: Any, n_items: int) -> tuple[float, int]:
+    """Two-sided exact sign test on the items whose correctness moves with severity (the sign of each
+    item's own covariance of correct with severity); (p, number of such items)."""
+    from scipy.special import bdtr
+
+    count = np.bincount(groups, minlength=n_items).astype(np.float64)
+    mean_sev = np.bincount(groups, weights=sev, minlength=n_items) / count
+    mean_corr = np.bincount(groups, weights=corr, minlength=n_items) / count
+    within = np.bincount(groups, weights=(sev - mean_sev[groups]) * (corr - mean_corr[groups]), minlength=n_items)
+    up, down = int(np.sum(within > 1e-12)), int(np.sum(within < -1e-12))
+    changing = up + down
+    if changing == 0:
+        return 1.0, 0
+    return float(min(1.0, 2.0 * bdtr(min(up, down), changing, 0.5))), changing
 
 
 def severity_cliff(

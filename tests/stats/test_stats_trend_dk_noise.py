@@ -153,3 +153,27 @@ def test_dunning_kruger_inter() -> None:
     assert humble.less_accurate == "a" and not humble.flagged
     tie = dunning_kruger_inter(np.full(n, 0.9), b_correct, np.full(n, 0.5), b_correct, seed=0)
     assert tie.less_accurate is None and not tie.flagged
+
+
+def test_trend_with_equal_accuracy_at_every_level_is_slope_0_p_1() -> None:
+    """11 of 12 right at every level, the same items: the fit used to return slope -1e-15 with a
+    zero-width interval and p = 0.026."""
+    ids = np.tile(np.arange(12), 3)
+    sev = np.repeat([0, 1, 2], 12)
+    correct = np.tile(np.r_[np.ones(11), 0], 3).astype(bool)
+    res = severity_trend(sev, correct, ids)
+    assert res.slope == 0.0 and res.p_value == 1.0 and res.note == "the same accuracy at every level"
+
+
+def test_trend_when_one_item_changes_is_no_stronger_than_a_sign_test() -> None:
+    """11/12, 11/12, 12/12 (one item turns right at the top level): the sandwich gave p = 1.8e-61."""
+    ids = np.tile(np.arange(12), 3)
+    sev = np.repeat([0, 1, 2], 12)
+    correct = np.r_[np.ones(11), 0, np.ones(11), 0, np.ones(12)].astype(bool)
+    res = severity_trend(sev, correct, ids)
+    assert res.p_value == 1.0 and "exact sign test: only 1 item change" in res.note
+    # 8 items all turning wrong with severity, none the other way: the sign test's 2 * 0.5**8
+    ids = np.tile(np.arange(20), 2)
+    sev = np.repeat([0, 1], 20)
+    correct = np.r_[np.ones(20), np.zeros(8), np.ones(12)].astype(bool)
+    assert severity_trend(sev, correct, ids).p_value >= 2 * 0.5**8
