@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, cast
+from typing import Any, Iterable, Mapping, Sequence, cast
 
 from ..errors import InputError
 from .fmt import cell_label, correction_name, num, pct, pts, pval
@@ -87,6 +87,11 @@ def evaluate(rules: Iterable[Rule], table: Any) -> list[Check]:
                         f"{rule.label}: required, but the run has no such perturbation",
                     )
                 )
+            elif rule.attack is not None and not _known_attack(rule.attack, rows):
+                # a typo ("biass") would match nothing and pass as "not in this run"
+                checks.append(Check(rule, rule.label, "required", False,
+                                    f"{rule.label}: no attack '{rule.attack}' in this run, and robust has none by that "
+                                    f"name{_did_you_mean(rule.attack, _attack_names(rows))}"))
             else:
                 checks.append(
                     Check(
@@ -182,14 +187,24 @@ def _highest_severity(rows: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return list(best.values())
 
 
+def _attack_names(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    from ..attacks import ATTACKS
+
+    return list(dict.fromkeys([*ATTACKS.names(), *(str(r.get("attack")) for r in rows)]))
+
+
+def _known_attack(name: str, rows: Sequence[Mapping[str, Any]]) -> bool:
+    return _norm(name) in {_norm(known) for known in _attack_names(rows)}
+
+
 def dunning_kruger(row: Mapping[str, Any], alpha: float = 0.05) -> bool | None:
     """MedQ-Deg's AI Dunning-Kruger pattern on one cell: accuracy fell significantly while the
     calibration shift stayed or rose. None when the metrics needed to decide are missing."""
+    if is_missing(row.get("delta")) or is_missing(row.get("p_adjusted")):
+        return None  # no accuracy change measured (every answer errored): a stored False rules nothing out
     flag = row.get("dunning_kruger")
     if not is_missing(flag) and isinstance(flag, (bool, int, float)):
         return bool(flag)
-    if is_missing(row.get("delta")) or is_missing(row.get("p_adjusted")):
-        return None
     fell = float(row["delta"]) < 0 and float(row["p_adjusted"]) < alpha
     if not fell:
         return False

@@ -191,3 +191,25 @@ def test_a_folder_whose_last_run_did_not_complete_is_not_judged(run: Path, tmp_p
     assert f"{run / 'config.json'}, field 'status': the last run in this folder did not complete (status {status}" in err
     assert main(["report", str(run), "--format", "md", "--out", "-"]) == 2
     assert "did not complete" in capsys.readouterr().err
+
+
+def test_a_misspelt_attack_fails_instead_of_passing_as_absent(run: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    policy = write(tmp_path, "rules:\n  - attack: biass\n    max_drop: 0.05\n"
+                             "  - attack: noise\n    max_drop: 0.05\n")  # a real attack this run did not use
+    code, out, _ = gate(run, policy, capsys)
+    assert code == 1
+    assert "biass/*: no attack 'biass' in this run, and robust has none by that name (did you mean 'bias'?)" in out
+    assert "noise/*: not in this run (not required)" in out
+
+
+def test_no_dunning_kruger_fails_closed_when_no_accuracy_change_was_measured(
+        run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every answer of a row errored: summary.json holds dunning_kruger false beside a missing delta."""
+    summary = json.loads((run / "summary.json").read_text())
+    for row in summary["perturbations"]:
+        row.update(delta=None, p_adjusted=None, dunning_kruger=False)
+    (run / "summary.json").write_text(json.dumps(summary))
+    policy = write(tmp_path, "rules:\n  - attack: bias\n    no_dunning_kruger: true\n")
+    code, out, _ = gate(run, policy, capsys)
+    assert code == 1 and "missing metrics to rule out the Dunning-Kruger pattern (fails closed)" in out
