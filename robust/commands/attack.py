@@ -125,12 +125,12 @@ def run(args: argparse.Namespace) -> int:
         counters = result.counters
         waited = f", {counters.from_other_process} from another process's requests" \
             if counters.from_other_process else ""
-        shared = (f", {counters.duplicates} duplicate requests answered once" if counters.duplicates else "")
+        shared = (f", {counters.duplicates} duplicate request{'s' if counters.duplicates != 1 else ''} answered "
+                  "once" if counters.duplicates else "")
         print(f"{counters.model_calls} model calls, {counters.cache_hits} answers from the store{waited}{shared}; "
               f"run folder: {result.out_dir}")
     note = result.counters.failure_note()
     if note:
         print(f"Warning: {note}.", file=sys.stderr)
-    else:
-        print(result.out_dir)
+    print(result.out_dir)  # always the last line of stdout, failed requests or not (scripts read it)
     return 0

@@ -37,6 +37,22 @@ def flaky(item: Item) -> str:
     return "A"
 
 
+def fails_now_and_then(item: Item) -> str:
+    if len(item.question) % 5 == 0:
+        raise RuntimeError("backend hiccup")
+    return "A"
+
+
+def test_quiet_prints_the_run_folder_even_when_requests_failed(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    assert main(["attack", "--limit", "10", "--model", "python:test_callable_and_replay:fails_now_and_then",
+                 "--quiet", "--out", str(out), "--store", str(tmp_path / "s.sqlite")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip().splitlines()[-1] == str(out)
+    assert captured.err.startswith("Warning: ") and "failed" in captured.err
+
+
 def test_single_item_function_returning_a_letter() -> None:
     model = from_callable(answer_b)
     answers = dict(model.predict(ITEMS))
