@@ -84,6 +84,9 @@ class CallableModel(BaseModel):
                 yield start + offset, to_prediction(output, item, latency=latency, source=self.name)
 
 
+_MAPPING_KEYS = ("choice", "probs", "text")
+
+
 def to_prediction(output: Any, item: Item, *, latency: float = 0.0, source: str = "the function") -> Prediction:
     """Whatever a user's function returned, as a Prediction (option keys checked, text parsed)."""
     if isinstance(output, Prediction):
@@ -91,6 +94,10 @@ def to_prediction(output: Any, item: Item, *, latency: float = 0.0, source: str 
     probs: Mapping[str, Any] | None = None
     text = ""
     if isinstance(output, Mapping):
+        unknown = sorted(str(key) for key in output if key not in _MAPPING_KEYS)
+        if unknown:  # {"answer": "A"} would otherwise read as no answer at all, on every item
+            raise ModelError(f"{source} returned a mapping with key {unknown[0]!r} for item {item.id}; a mapping "
+                             f"holds {', '.join(repr(k) for k in _MAPPING_KEYS)}")
         choice_value = output.get("choice")
         probs = output.get("probs")
         text = str(output.get("text") or "")

@@ -53,6 +53,18 @@ def test_quiet_prints_the_run_folder_even_when_requests_failed(tmp_path: Path,
     assert captured.err.startswith("Warning: ") and "failed" in captured.err
 
 
+def answer_key_dict(item: Item) -> dict[str, str]:
+    return {"answer": "A"}
+
+
+def test_a_mapping_with_an_unknown_key_is_an_error_not_a_silent_no_answer(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["attack", "--limit", "3", "--model", "python:test_callable_and_replay:answer_key_dict", "--quiet",
+                 "--out", str(tmp_path / "run"), "--store", str(tmp_path / "s.sqlite")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "returned a mapping with key 'answer'" in err[0] and "'choice', 'probs', 'text'" in err[0]
+
+
 def test_single_item_function_returning_a_letter() -> None:
     model = from_callable(answer_b)
     answers = dict(model.predict(ITEMS))
