@@ -84,6 +84,7 @@ class Runner:
         self.fingerprint = fingerprint_hash(self.model)
         self.store.register(self.fingerprint, json.dumps(dict(self.model.fingerprint()), sort_keys=True, default=str))
         self._prepared = False
+        self._call_hits = 0  # answers from the store in the current evaluate call (see _failing)
 
     def evaluate(self, variants: Sequence[Variant]) -> list[Prediction]:
         """Predictions for ``variants``, in order: from the store where possible, else the model."""
@@ -101,6 +102,7 @@ class Runner:
                 waiting.setdefault(key, []).append(index)
         hits = len(variants) - sum(len(v) for v in waiting.values())
         self.counters.cache_hits += hits
+        self._call_hits = hits
         self.counters.duplicates += sum(len(v) - 1 for v in waiting.values())
         if self.on_progress is not None and hits:
             self.on_progress(hits)
@@ -208,7 +210,9 @@ class Runner:
 
     def _failing(self, failed: Counter[str], answered: int) -> bool:
         """A large share of failures means a broken setup: stop instead of burning the budget. The
-        share is of every answer this run has had, those from the store included: a re-run that asks
-        only the requests that failed before must not stop where the first run went on."""
+        share is of the answers to this call's variants, those found in the store included: a re-run,
+        which asks again only the requests that failed, then decides as the first run did instead of
+        stopping where it went on. (Only this call's: an endpoint that dies mid-run is still caught
+        within one chunk, whatever came before.)"""
         errors = sum(failed.values())
-        return errors >= self.stop_min_errors and errors >= self.stop_error_share * (answered + self.counters.cache_hits)
+        return errors >= self.stop_min_errors and errors >= self.stop_error_share * (answered + self._call_hits)
