@@ -277,7 +277,9 @@ def _verdict(f: Mapping[str, Any], mining: Mapping[str, Any] | None) -> str:
         worse = " (below random, p={:.3g})".format(p) if f["set_accuracy"] < RANDOM_SET_ACCURACY else \
             " (above random, p={:.3g})".format(p)
     mode = "probability" if f["answer_mode"] == "probs" else "parsed-letter"
-    return (head + f"MediConfusion on {f['n_pairs']} pairs ({mode} answers): set accuracy "
+    pairs, valid = f["n_pairs"], f["n_valid_pairs"]
+    return (head + f"MediConfusion on {pairs} pair{'s' if pairs != 1 else ''} ({mode} answers): set accuracy "
             f"{_pct(f['set_accuracy'])}{worse} vs 25% random, individual accuracy {_pct(f['individual_accuracy'])}, "
-            f"confusion rate {_pct(f['confusion_rate'])} vs 50% random over {f['n_valid_pairs']} valid pairs, "
+            f"confusion rate {_pct(f['confusion_rate'])} vs 50% random over {valid} valid pair"
+            f"{'s' if valid != 1 else ''}, "
             f"invalid answers {_pct(f['invalid_rate'])}.")

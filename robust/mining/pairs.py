@@ -94,7 +94,7 @@ class MiningResult:
                     f"({self.embed_a}), so none could be told apart under B ({self.embed_b}).")
         text = (f"Mined {r['n_pairs']} confusing pair{'s' if r['n_pairs'] != 1 else ''} from {r['n_images']} images: "
                 f"{r['n_close_under_a']} pairs have cos_A >= {r['tau_a']:g} ({self.embed_a}), "
-                f"{r['n_close_a_far_b']} of them have cos_B <= {r['tau_b']:.3g} ({self.embed_b}"
+                f"{r['n_close_a_far_b']} of them {'has' if r['n_close_a_far_b'] == 1 else 'have'} cos_B <= {r['tau_b']:.3g} ({self.embed_b}"
                 + (", the lowest quarter of cos_B among them" if self.tau_b_relative else "") + "); "
                 + f"{r['n_same_label_dropped']} of those carry equal labels (no question with opposite answers), "
                 f"the rest are kept with each image in at most one pair.")

@@ -84,7 +84,8 @@ def chance_warning(clean: Mapping[str, Any] | None, alpha: float = 0.05) -> str 
         return None
     assert clean is not None
     return (
-        f"At chance: clean accuracy {pct(clean.get('accuracy'))} on {count(clean.get('n'))} items is not above the "
+        f"At chance: clean accuracy {pct(clean.get('accuracy'))} on {count(clean.get('n'))} "
+        f"item{'' if clean.get('n') == 1 else 's'} is not above the "
         f"{pct(clean.get('chance'))} a uniform guesser gets on these items' options (exact test against guessing, "
         f"one-sided p = {float(clean['chance_p']):.3f}). Drops measured here show what the perturbations do to "
         "option-matching, not to medical reasoning."

@@ -110,3 +110,15 @@ def test_spilled_labels_are_stacked_without_overlapping() -> None:
     for a, b in itertools.combinations(boxes, 2):
         assert not a.overlaps(b), (a, b)
     plt.close(fig)
+
+
+def test_counts_of_one_are_singular() -> None:
+    from robust.attacks.confusion import _verdict
+    from robust.reports.fmt import chance_warning
+
+    warning = chance_warning({"accuracy": 0.0, "n": 1, "chance": 0.25, "chance_p": 1.0})
+    assert warning is not None and "on 1 item is not above" in warning
+    scores = {"n_pairs": 1, "n_valid_pairs": 1, "set_accuracy": 0.0, "individual_accuracy": 0.5, "confusion_rate": 1.0,
+              "invalid_rate": 0.0, "answer_mode": "letters", "set_accuracy_vs_random_p": None}
+    text = _verdict(scores, None)
+    assert "MediConfusion on 1 pair (" in text and "over 1 valid pair," in text
