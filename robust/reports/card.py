@@ -196,8 +196,7 @@ def display_rows(card: Mapping[str, Any]) -> list[dict[str, str]]:
             "floor": _floor_text(family),
             "verdict": family["verdict"],
             "bad": "bad" if family["bad"] else "",
-            # held, dropped, or at chance (where holding up is no evidence of robustness)
-            "style": "bad" if family["bad"] else "moot" if family["at_chance"] else "",
+            "style": fmt.verdict_style(family["bad"], family["at_chance"]),
         })
     return rows
 
@@ -226,6 +225,8 @@ def render_card_html(card: Mapping[str, Any]) -> str:
     env = _environment()
     return str(env.get_template("card.html.j2").render(
         card=card, header=header, rows=display_rows(card), columns=COLUMNS,
+        card_style=fmt.verdict_style(any(f["bad"] for f in card["families"]),
+                                     any(f["at_chance"] for f in card["families"])),
         command=" ".join(str(c) for c in card.get("command") or []), toolkit_version=_toolkit_version()))
 
 
@@ -248,8 +249,7 @@ def render_card_markdown(card: Mapping[str, Any]) -> str:
             + " |")
     lines.append("")
     for row in rows:
-        mark = {"bad": "❌", "moot": "⚠️"}.get(row["style"], "✅")
-        lines.append(f"{mark} **{_cell(row['attack'])}:** {_cell(row['verdict'])}")
+        lines.append(f"{fmt.VERDICT_ICONS[row['style']]} **{_cell(row['attack'])}:** {_cell(row['verdict'])}")
     for skipped in card.get("skipped") or []:
         lines.append(f"- not run: **{_cell(str(skipped['name']))}** — {_cell(str(skipped['reason']))}")
     lines += ["", f"<sub>Paired on the same items within each family; p-values adjusted within each family. "

@@ -72,6 +72,15 @@ def names(labels: list[str]) -> str:
     return ", ".join(labels[:-1]) + f" and {labels[-1]}"
 
 
+def verdict_style(dropped: bool, at_chance: bool) -> str:
+    """How a verdict is shown: "bad" (a significant drop), "moot" (no drop, from a model at chance:
+    no evidence of robustness, so not good news) or "" (held up). ``VERDICT_ICONS`` for Markdown."""
+    return "bad" if dropped else "moot" if at_chance else ""
+
+
+VERDICT_ICONS = {"bad": "❌", "moot": "⚠️", "": "✅"}
+
+
 def clean_at_chance(clean: Mapping[str, Any] | None, alpha: float = 0.05) -> bool:
     """True when clean accuracy is not significantly above a guesser's (one-sided exact test)."""
     p: Any = (clean or {}).get("chance_p")

@@ -294,10 +294,8 @@ def run_context(
     for attack in attacks:
         rows = [r for r in records if r["attack"] == attack]
         sentence = fmt.verdict(rows, attack, ALPHA, clean=clean)
-        bad = sentence.startswith("Accuracy fell")
-        # no drop from a model at chance is not good news: a neutral box, not a green one
-        style = "bad" if bad else "moot" if fmt.clean_at_chance(clean, ALPHA) else ""
-        verdicts.append({"attack": attack, "sentence": sentence, "bad": bad, "style": style})
+        style = fmt.verdict_style(sentence.startswith("Accuracy fell"), fmt.clean_at_chance(clean, ALPHA))
+        verdicts.append({"attack": attack, "sentence": sentence, "style": style})
     warnings = [w for w in (fmt.chance_warning(clean, ALPHA),) if w]
     notes = []
     guessing = fmt.guesser_note(records, ALPHA)

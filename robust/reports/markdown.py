@@ -28,7 +28,7 @@ def render_markdown(data: RunData, alpha: float = 0.05) -> str:
     attacks = list(dict.fromkeys(r["attack"] for r in records)) or [str(data.get("attack", "?"))]
     for attack in attacks:
         sentence = fmt.verdict([r for r in records if r["attack"] == attack], attack, alpha, clean=clean)
-        icon = "❌" if sentence.startswith("Accuracy fell") else "✅"
+        icon = fmt.VERDICT_ICONS[fmt.verdict_style(sentence.startswith("Accuracy fell"), fmt.clean_at_chance(clean, alpha))]
         lines.append(f"{icon} **{_cell(attack)}:** {_cell(sentence)}")
     flagged = [r for r in records if dunning_kruger(r, alpha)]
     if flagged:

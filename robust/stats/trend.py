@@ -166,8 +166,9 @@ MIN_CHANGING_ITEMS = 30
 
 def _sign_test(sev: Any, corr: Any, groups: Any, n_items: int) -> tuple[float, int]:
     """Two-sided exact sign test on the items whose correctness moves with severity (the sign of each
-    item's own covariance of correct with severity); (p, number of such items)."""
-    from scipy.special import bdtr
+    item's own covariance of correct with severity) — the exact McNemar on those counts; (p, number
+    of such items)."""
+    from robust.stats.paired_tests import mcnemar_exact_p_values
 
     count = np.bincount(groups, minlength=n_items).astype(np.float64)
     mean_sev = np.bincount(groups, weights=sev, minlength=n_items) / count
@@ -177,7 +178,7 @@ def _sign_test(sev: Any, corr: Any, groups: Any, n_items: int) -> tuple[float, i
     changing = up + down
     if changing == 0:
         return 1.0, 0
-    return float(min(1.0, 2.0 * bdtr(min(up, down), changing, 0.5))), changing
+    return float(mcnemar_exact_p_values(up, down)), changing
 
 
 def severity_cliff(
